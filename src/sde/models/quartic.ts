@@ -1,0 +1,93 @@
+import { gammaP, logGamma, normalCdf } from '../special.js';
+import type { ModelDefinition, PointTheory } from '../model.js';
+
+/**
+ * Fig. 1: dθ = (μθ − θ³) dt + ζθ dB (PAPER.md §2.2). The invariant set is θ = 0; the collapse measure is
+ * θ² (the paper counts θ_t² < ε), so `distance` here is the squared distance.
+ */
+export const quartic: ModelDefinition = {
+  name: 'quartic',
+  summary: 'Fig. 1 toy: dθ = (μθ − θ³)dt + ζθ dB, collapse onto θ = 0 when ζ > √(2μ)',
+  params: {
+    mu: { default: 1.5, description: 'μ, minus the curvature at the origin (a local maximum when μ > 0)' },
+    zeta: { default: 1, description: 'ζ, the multiplicative noise level (swept by --noise)', min: 0 },
+  },
+  noiseParam: 'zeta',
+  noiseLabel: 'noise level ζ',
+  distanceLabel: 'θ²',
+  defaults: { dt: 0.0025, steps: 80_000, record: [10_000, 20_000, 40_000, 80_000], epsilon: 1e-30 },
+  build() {
+    return {
+      kernel: {
+        name: 'quartic',
+        d: 1,
+        m: 1,
+        paramNames: ['mu', 'zeta'],
+        data: new Float32Array(0),
+        native: true,
+        js: {
+          drift: (x, p, _data, out) => { out[0] = p[0] * x[0] - x[0] * x[0] * x[0]; },
+          diffusion: (x, p, _data, _k, out) => { out[0] = p[1] * x[0]; },
+          distance: (x) => x[0] * x[0],
+        },
+        wgsl: /* wgsl */ `
+fn drift(x: State, p: Params) -> State { return State(p.mu * x[0] - x[0] * x[0] * x[0]); }
+fn diffusion(x: State, p: Params, k: u32) -> State { return State(p.zeta * x[0]); }
+fn distance(x: State, p: Params) -> f32 { return x[0] * x[0]; }
+`,
+      },
+      pack: (v) => [v.mu, v.zeta],
+      init: { mean: [0], std: [2], shared: true },
+      theory(grid, run) {
+        const mu = grid[0]?.mu ?? 1.5;
+        return {
+          threshold: mu > 0 ? Math.sqrt(2 * mu) : 0,
+          thresholdLabel: 'ζ = √(2μ)',
+          points: grid.map((v) => quarticPoint(v.mu, v.zeta, run)),
+        };
+      },
+    };
+  },
+};
+
+function quarticPoint(mu: number, zeta: number, run: { dt: number; record: readonly number[]; epsilon: number }): PointTheory {
+  const z2 = zeta * zeta;
+  const h = run.dt;
+  const alpha = z2 / 2 - mu;
+  const point: PointTheory = {
+    alpha,
+    lyapunov: -alpha,
+    lyapunovEM: -alpha + h * (-(mu * mu) / 2 + mu * z2 - (3 * z2 * z2) / 4),
+  };
+  if (zeta > 0 && alpha < 0) {
+    // θ²/ζ² ~ Gamma(ν, 1), ν = μ/ζ² − ½.
+    const nu = mu / z2 - 0.5;
+    return {
+      ...point,
+      stationaryMean: mu - z2 / 2,
+      stationarySecondMoment: mu * mu - (z2 * z2) / 4,
+      stationaryVariance: z2 * (mu - z2 / 2),
+      probability: run.record.map(() => gammaP(nu, run.epsilon / z2)),
+    };
+  }
+  if (zeta > 0 && mu > 0) {
+    // Y = −log(|θ|/√μ): Brownian motion with drift m = ζ²/2 − μ, variance ζ², reflected at 0 (PAPER.md §2.2).
+    const m = alpha;
+    const a = Math.log(Math.sqrt(mu) / Math.sqrt(run.epsilon));
+    const probability = run.record.map((step) => {
+      const t = step * h;
+      if (t === 0) return 0;
+      const s = zeta * Math.sqrt(t);
+      const logTail = (2 * m * a) / z2 + Math.log(Math.max(normalCdf((-a - m * t) / s), 1e-300));
+      return Math.min(1, Math.max(0, 1 - (normalCdf((a - m * t) / s) - Math.exp(logTail))));
+    });
+    return { ...point, probability };
+  }
+  return point;
+}
+
+/** E|θ| under the stationary law (exported for tests). */
+export function quarticStationaryAbsMean(mu: number, zeta: number): number {
+  const nu = mu / (zeta * zeta) - 0.5;
+  return zeta * Math.exp(logGamma(nu + 0.5) - logGamma(nu));
+}
