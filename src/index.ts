@@ -1,0 +1,17 @@
+/**
+ * stochastic-collapse: Monte Carlo estimation of stochastic collapse (Chen, Kunin, Yamamura, Ganguli 2023)
+ * on WebGPU, a native C++ addon, or plain JS.
+ */
+export { createEngine, Engine, MAX_COUNT } from './engine.js';
+export type { BackendChoice, EngineDescription, EngineOptions, RandomApi, RandomOptions } from './engine.js';
+export { CollapseError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { BackendName, InitSpec } from './backends/types.js';
+export { mergeResults, MAX_STEPS } from './sde/collapse.js';
+export type { CollapseOptions, CollapseProgress, CollapseResult, Grid2, Shard } from './sde/types.js';
+export { builtinModels } from './sde/models/index.js';
+export { defineModel } from './sde/define-model.js';
+export type { CustomModelSpec } from './sde/define-model.js';
+export type { ModelDefinition, ModelTheory, ParamSpec, PointTheory } from './sde/model.js';
+export { philox4x32, uniformFromU32 } from './rng/philox.js';
+export { wilson } from './sde/special.js';
