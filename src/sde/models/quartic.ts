@@ -91,3 +91,19 @@ export function quarticStationaryAbsMean(mu: number, zeta: number): number {
   const nu = mu / (zeta * zeta) - 0.5;
   return zeta * Math.exp(logGamma(nu + 0.5) - logGamma(nu));
 }
+
+/**
+ * The stationary density of Fig. 1, unnormalized: p(θ) ∝ |θ|^{2μ/ζ²−2} e^{−θ²/ζ²} (normalizable iff 0 < ζ² < 2μ).
+ * Computed in log space and scaled by a constant so that its maximum is 1 when μ > ζ² (the peaks at
+ * θ² = μ − ζ²), which keeps small ζ from underflowing; normalize it numerically on a grid.
+ * @example
+ * const p = quarticStationaryDensity(1.5, 1, 1.2);
+ */
+export function quarticStationaryDensity(mu: number, zeta: number, theta: number): number {
+  const z2 = zeta * zeta;
+  const a = (2 * mu) / z2 - 2;
+  const logAt = (t2: number) => (a === 0 ? 0 : (a / 2) * Math.log(t2)) - t2 / z2;
+  const peak = mu > z2 ? logAt(mu - z2) : 0;
+  if (theta === 0) return a > 0 ? 0 : a === 0 ? 1 : Infinity;
+  return Math.exp(logAt(theta * theta) - peak);
+}

@@ -1,0 +1,150 @@
+import { builtinModels } from '../sde/models/index.js';
+
+const MODELS = Object.keys(builtinModels).join(', ');
+
+export const MAIN_HELP = `collapse: Monte Carlo estimates of stochastic collapse (Chen, Kunin, Yamamura, Ganguli 2023)
+
+Integrates many independent Euler–Maruyama paths of an SDE model over a grid of noise levels and
+counts, at chosen steps, how many paths have collapsed onto the model's invariant set (distance < ε).
+
+Usage: collapse <command> [options]
+
+Commands:
+  sweep          collapse probability against noise: result.json, result.csv and a figure
+  trajectories   sampled paths per noise level with the stationary density (Fig. 1, left)
+  models         list the built-in models, their parameters and suggested settings
+  help [command] this text, or a command's help
+
+Options:
+  -h, --help     help (also after a command: collapse sweep --help)
+  -v, --version  print the version
+
+Examples:
+  collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --out out/quartic
+  collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
+
+Exit codes: 0 done, 2 bad input (nothing written), 130 interrupted (resume with --resume), 1 unexpected error
+(set COLLAPSE_DEBUG=1 to see its stack).
+`;
+
+const BACKENDS = `Backends (--backend):
+  auto     the default: webgpu on a hardware GPU adapter, else the native C++ addon (all cores), else js
+  webgpu   WGSL compute shaders through Dawn (also on a software adapter, where it is slow)
+  native   the C++ addon; --threads N sets its thread count (default: all cores)
+  js       plain TypeScript, the reference: slow, for small problems and checks
+  Every backend draws the same random numbers (Philox4x32-10), so counts agree up to float rounding.
+  Dawn, the WebGPU runtime, prints "Warning: maxDynamic...BuffersPerPipelineLayout artificially reduced"
+  on stderr when it opens an adapter (auto and webgpu do): it is harmless and can be ignored.`;
+
+export const SWEEP_HELP = `collapse sweep: collapse probability against noise
+
+For each noise level of the grid, integrates --paths independent paths of the model's SDE for --steps
+steps of size --dt (Euler–Maruyama), and at each --record step counts the paths whose distance to the
+invariant set is below --epsilon (collapsed) and those that blew up (diverged, never counted as collapsed).
+The probability comes with a 95 % Wilson interval and, where the model has one, the closed-form
+threshold and prediction from the paper's theory.
+
+Usage: collapse sweep --noise GRID [options]
+
+Options:
+  --model NAME      model: ${MODELS} (default quartic); see 'collapse models'
+  --set NAME=VALUE  a model parameter, repeatable (default: the model's; e.g. --set mu=1.5)
+  --noise GRID      required: values of the swept parameter, a comma-separated list (0.5,1,2) and/or
+                    a linspace a:b:n (n points from a to b, both ends included: 0:3:100)
+  --sweep PARAM     the parameter --noise sweeps (default: the model's noise parameter, e.g. zeta)
+  --paths N         paths per noise level (default 1000)
+  --steps N         steps per path (default: the model's, quartic 80000)
+  --dt H            step size (default: the model's, quartic 0.0025)
+  --record LIST     steps at which to count, comma-separated, each ≤ --steps
+                    (default: the model's that are ≤ --steps, plus --steps; quartic 10000,20000,40000,80000)
+  --epsilon E       collapse threshold on the model's distance (default: the model's, quartic 1e-30 on θ²)
+  --seed S          random seed, an integer in [0, 2^32) (default 1); same seed ⇒ same counts
+  --backend B       auto | webgpu | native | js (default auto; see below)
+  --threads N       threads of the native backend (default: all cores)
+  --out DIR         output folder (default out/<model>); created if missing
+  --batch N         grid points per checkpointed batch (default: adaptive, about 3 s per batch)
+  --resume          continue an interrupted sweep in --out from its checkpoint (same options required)
+  --quiet           no progress bar and no summary on stdout
+  -h, --help        this help
+
+Files written to DIR (each written to a temporary file, then renamed: never half-written):
+  result.json       the full result: noise, record, paths, collapsed[noise][record], diverged, probability,
+                    lower/upper (95 % Wilson), distance moments, theory (threshold, predictions), backend,
+                    elapsed seconds, path-steps/s
+  result.csv        one row per (noise, record): noise, step, time, paths, collapsed, diverged, probability,
+                    lower, upper, meanDistance, meanLogDistance, theoryProbability (when the model has one)
+  collapse.svg/png  probability against noise, one curve per recorded step, Wilson bands, the threshold
+  checkpoint.json   only while running or after an interruption; removed on success
+
+Interrupting: Ctrl-C stops after saving the finished grid points in DIR/checkpoint.json and exits 130; run the
+same command plus --resume to compute only the missing points (the result is identical to an uninterrupted run).
+A folder holding a checkpoint is not overwritten without --resume: delete checkpoint.json to start over.
+
+Progress: a bar on stderr when stderr is a terminal (grid points, %, ETA, path-steps/s); none otherwise.
+
+${BACKENDS}
+
+Examples:
+  # Fig. 1 right panel (8·10⁹ path-steps): the paper's settings are the quartic model's defaults
+  collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --steps 80000 --dt 0.0025 \\
+    --record 10000,20000,40000,80000 --epsilon 1e-30 --seed 1 --out out/quartic
+  # a quick look on the reference backend
+  collapse sweep --noise 1,1.5,2,2.5,3 --paths 200 --steps 4000 --record 1000,4000 --backend js --out /tmp/q
+`;
+
+export const TRAJECTORIES_HELP = `collapse trajectories: sampled paths for a few noise levels (Fig. 1, left panels)
+
+Integrates --paths paths per noise level and samples each about 1000 times (every --every steps), then
+draws one panel per noise level: θ against time, thin semi-transparent lines. For the quartic model each
+panel has beside it the stationary density p(θ) ∝ |θ|^(2μ/ζ²−2) e^(−θ²/ζ²), normalized numerically on a
+grid over [−2, 2]; for ζ ≥ √(2μ) there is none (the paths collapse onto 0) and the panel says so. Other
+models show their first state component, without a density.
+
+Usage: collapse trajectories --noise LIST [options]
+
+Options:
+  --model NAME      model: ${MODELS} (default quartic)
+  --set NAME=VALUE  a model parameter, repeatable (e.g. --set mu=1.5)
+  --noise LIST      required: the noise levels, one panel each (list and/or linspace a:b:n, at most 12)
+  --sweep PARAM     the parameter --noise sets (default: the model's noise parameter)
+  --paths N         paths drawn per noise level, 1..1000 (default 50)
+  --steps N         steps per path (default: the model's first recorded step, quartic 10000 as in Fig. 1)
+  --dt H            step size (default: the model's, quartic 0.0025)
+  --every N         sample every N steps (default: steps/1000, rounded, at least 1)
+  --seed S          random seed (default 1)
+  --backend B       auto | webgpu | native | js (default auto)
+  --threads N       threads of the native backend
+  --out DIR         output folder (default out/<model>-trajectories)
+  --quiet           no summary on stdout
+  -h, --help        this help
+
+Files written to DIR (atomically):
+  trajectories.svg/png  the figure
+  trajectories.json     the samples: times, values[noise][path][sample][component], and the densities drawn
+
+${BACKENDS}
+
+Examples:
+  collapse trajectories --model quartic --set mu=1.5 --noise 0.1,1,2.5 --paths 50 --steps 10000 --dt 0.0025 \\
+    --seed 1 --out out/fig1-left
+  collapse trajectories --model neuron --noise 0.5,2 --paths 20 --backend js --out /tmp/neuron
+`;
+
+export const MODELS_HELP = `collapse models: list the built-in models
+
+Prints each model: its SDE in words, its parameters (default, description, allowed range), the parameter
+--noise sweeps, the distance that defines collapse, and the suggested run settings (the paper's) that
+sweep uses when --steps/--dt/--record/--epsilon are omitted.
+
+Usage: collapse models [--json]
+
+Options:
+  --json       machine-readable output
+  -h, --help   this help
+
+Examples:
+  collapse models
+  collapse models --json
+`;
+
+export const HELP: Readonly<Record<string, string>> = { sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP };
