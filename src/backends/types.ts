@@ -34,7 +34,8 @@ export interface KernelModel {
    * WGSL defining `fn drift(x: State, p: Params) -> State`, `fn diffusion(x: State, p: Params, k: u32) -> State`
    * and `fn distance(x: State, p: Params) -> f32`. The kernel generator declares `const D: u32`,
    * `const M: u32`, `alias State = array<f32, D>`, `struct Params { <paramNames>: f32 }` and
-   * `var<storage, read> data: array<f32>` before it (data[i] for i < arrayLength).
+   * `var<storage, read> data: array<f32>` before it (data[i] for i < arrayLength), and `fn tanh_precise(x: f32) -> f32`
+   * (the builtin tanh is only absolutely accurate, ~1e-7 near 0, which stalls collapsing distances).
    */
   readonly wgsl: string;
   /** True when the native addon has this model compiled in (`native/models.h`). */

@@ -39,13 +39,13 @@ export function shaderSource(name: string): string {
 }
 
 /**
- * Accurate replacements the prelude declares before the model's code, shadowing WGSL builtins whose
- * required precision is too weak for collapse measurements. Vulkan only promises tanh to the precision
+ * Accurate versions of WGSL builtins, declared by the prelude for models to call by name (`tanh_precise`),
+ * because the builtins' required precision is too weak for collapse measurements. Vulkan only promises tanh to the precision
  * of (e^x − e^−x)/(e^x + e^−x): an absolute error near 1e-7 around 0 (lavapipe shows it), which would
  * stall a collapsing path's distance near 1e-7 where the f64 reference keeps shrinking. This one has a
  * few ulp of relative error everywhere (Cephes tanhf: an odd polynomial below 0.625, else via exp).
  */
-const PRECISE_MATH = `fn tanh(x: f32) -> f32 {
+const PRECISE_MATH = `fn tanh_precise(x: f32) -> f32 {
   let a = abs(x);
   if (a < 0.625) {
     let z = x * x;
@@ -82,7 +82,7 @@ struct Params {
 ${fields.join('\n')}
 }
 @group(0) @binding(2) var<storage, read> data: array<f32>;
-// Accurate versions of builtins the model may call (shadowing them; see PRECISE_MATH in em-kernel.ts).
+// Accurate versions of builtins for the model to call (see PRECISE_MATH in em-kernel.ts).
 ${PRECISE_MATH}
 
 // ---- model '${model.name}' ----

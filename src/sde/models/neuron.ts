@@ -62,7 +62,7 @@ export const neuron: ModelDefinition = {
         },
         wgsl: /* wgsl */ `
 fn grad_f(x: State, i: u32) -> State {
-  let t = tanh(x[0] * data[i]);
+  let t = tanh_precise(x[0] * data[i]); // the builtin is only absolutely accurate (~1e-7 near 0)
   return State(x[1] * (1.0 - t * t) * data[i], t);
 }
 fn drift(x: State, p: Params) -> State {
