@@ -6,8 +6,8 @@
 // Generated, not standalone: src/webgpu/em-kernel.ts prepends philox.wgsl, a prelude declaring
 // `const D`, `const M`, `alias State = array<f32, D>`, `struct Params`, binding 2 (`data`), and the
 // model's WGSL (`drift`, `diffusion`, `distance`). Print it with `emKernelSource(model)`. The prelude also
-// declares an accurate `tanh` that shadows the builtin (Vulkan lets tanh lose all relative precision
-// near 0, which would stall collapsing paths near 1e-7; see PRECISE_MATH in em-kernel.ts).
+// declares `tanh_precise` for models (Vulkan lets the builtin tanh lose all relative precision near 0,
+// which would stall collapsing paths near 1e-7; see PRECISE_MATH in em-kernel.ts).
 //
 // Bindings (group 0):
 //   0  uniform, dynamic offset  Segment (below): which steps this dispatch runs, what it measures

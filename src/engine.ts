@@ -1,4 +1,4 @@
-import { CollapseError } from './errors.js';
+import { CollapseError, invalidArgument } from './errors.js';
 import { integerIn, MAX_U32, oneOf, plainObject } from './validate.js';
 import { JsBackend } from './backends/js.js';
 import type { Backend, BackendName } from './backends/types.js';
@@ -32,11 +32,17 @@ export interface RandomOptions {
   readonly offset?: number;
 }
 
+/** Options of a draw into a caller-owned array (reused buffers skip allocation and page faults). */
+export interface RandomIntoOptions<T> extends RandomOptions {
+  /** Array of exactly `count` elements to fill and return instead of a new one. */
+  readonly out?: T;
+}
+
 /** Random draws computed on the engine's backend: bit-identical u32/uniform streams on every backend. */
 export interface RandomApi {
-  normal(count: number, options?: RandomOptions): Promise<Float32Array>;
-  uniform(count: number, options?: RandomOptions): Promise<Float32Array>;
-  uint32(count: number, options?: RandomOptions): Promise<Uint32Array>;
+  normal(count: number, options?: RandomIntoOptions<Float32Array>): Promise<Float32Array>;
+  uniform(count: number, options?: RandomIntoOptions<Float32Array>): Promise<Float32Array>;
+  uint32(count: number, options?: RandomIntoOptions<Uint32Array>): Promise<Uint32Array>;
 }
 
 const BACKENDS = ['auto', 'webgpu', 'native', 'js'] as const;
@@ -55,26 +61,31 @@ export class Engine {
   constructor(backend: Backend, reason: string) {
     this.#backend = backend;
     this.#description = { backend: backend.info.name, device: backend.info.device, reason, ...(backend.info.threads ? { threads: backend.info.threads } : {}) };
-    const draw = <T extends Uint32Array | Float32Array>(kind: Distribution, make: (n: number) => T) =>
-      async (count: number, options: RandomOptions = {}): Promise<T> => {
+    const draw = <T extends Uint32Array | Float32Array>(kind: Distribution, type: { new (n: number): T; name: string }) =>
+      async (count: number, options: RandomIntoOptions<T> = {}): Promise<T> => {
         const n = integerIn('count', count, 0, MAX_COUNT);
         plainObject('random options', options);
         const seed = integerIn('seed', options.seed ?? 0, 0, MAX_U32);
         const stream = integerIn('stream', options.stream ?? 0, 0, MAX_U32);
         const offset = integerIn('offset', options.offset ?? 0, 0, Number.MAX_SAFE_INTEGER - n);
         let out: T;
-        try {
-          out = make(n);
-        } catch (cause) {
-          throw new CollapseError('INVALID_ARGUMENT', `count ${n} is too large to allocate here; generate it in chunks with 'offset'`, { count: n }, { cause });
+        if (options.out !== undefined) {
+          if (!(options.out instanceof type) || options.out.length !== n) throw invalidArgument('out', options.out, `a ${type.name} of length ${n}`);
+          out = options.out;
+        } else {
+          try {
+            out = new type(n);
+          } catch (cause) {
+            throw new CollapseError('INVALID_ARGUMENT', `count ${n} is too large to allocate here; generate it in chunks with 'offset'`, { count: n }, { cause });
+          }
         }
         if (n > 0) await this.#live().random(kind, out, seed, stream, offset);
         return out;
       };
     this.random = {
-      normal: draw('normal', (n) => new Float32Array(n)),
-      uniform: draw('uniform', (n) => new Float32Array(n)),
-      uint32: draw('uint32', (n) => new Uint32Array(n)),
+      normal: draw('normal', Float32Array),
+      uniform: draw('uniform', Float32Array),
+      uint32: draw('uint32', Uint32Array),
     };
   }
 

@@ -3,7 +3,7 @@
  * on WebGPU, a native C++ addon, or plain JS.
  */
 export { createEngine, Engine, MAX_COUNT } from './engine.js';
-export type { BackendChoice, EngineDescription, EngineOptions, RandomApi, RandomOptions } from './engine.js';
+export type { BackendChoice, EngineDescription, EngineOptions, RandomApi, RandomIntoOptions, RandomOptions } from './engine.js';
 export { CollapseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { BackendName, InitSpec } from './backends/types.js';

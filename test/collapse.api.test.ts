@@ -123,3 +123,17 @@ describe('collapse: results', () => {
     native.close();
   });
 });
+
+describe('collapse: memory', () => {
+  it('stays flat as steps grow: the state is O(paths), nothing is stored per step', async () => {
+    const engine = await createEngine({ backend: 'native' });
+    const run = (steps: number) => engine.collapse({ model: 'quartic', noise: [1, 2], paths: 20_000, steps, dt: 0.0025, record: [0, steps], epsilon: 1e-30, seed: 3 });
+    await run(10);
+    const before = process.memoryUsage().rss;
+    const r = await run(20_000); // 2000× more steps: per-step storage of the 40 000 paths would be 3.2 GB
+    const grown = process.memoryUsage().rss - before;
+    expect(r.collapsed[1][1]).toBeGreaterThan(0);
+    expect(grown).toBeLessThan(64 * 2 ** 20);
+    engine.close();
+  });
+});

@@ -37,6 +37,11 @@ describe('engine: arguments', () => {
     await expectCode(engine.random.uniform(4, { stream: Number.NaN }), 'INVALID_ARGUMENT', /stream/);
     await expectCode(engine.random.uniform(4, { offset: -4 }), 'INVALID_ARGUMENT', /offset/);
     expect(await engine.random.normal(0)).toHaveLength(0);
+    await expectCode(engine.random.normal(4, { out: new Float32Array(3) }), 'INVALID_ARGUMENT', /out must be a Float32Array of length 4/);
+    await expectCode(engine.random.uint32(4, { out: new Float32Array(4) as never }), 'INVALID_ARGUMENT', /out must be a Uint32Array of length 4/);
+    const into = new Float32Array(5);
+    expect(await engine.random.normal(5, { seed: 2, out: into })).toBe(into);
+    expect(into).toEqual(await engine.random.normal(5, { seed: 2 }));
     engine.close();
     await expectCode(engine.random.normal(4), 'ENGINE_CLOSED');
     engine.close(); // idempotent
