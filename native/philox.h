@@ -74,6 +74,18 @@ inline void philox_block8(__m256i* x0, __m256i* x1, __m256i* x2, __m256i* x3, ui
     k1 += kPhiloxW1;
   }
 }
+
+// Stores 8 x K blocks (SoA lanes) to o0..o3.
+template <int K>
+inline void store_blocks8(const __m256i* x0, const __m256i* x1, const __m256i* x2, const __m256i* x3,
+                          uint32_t* o0, uint32_t* o1, uint32_t* o2, uint32_t* o3) {
+  for (int v = 0; v < K; ++v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o0 + 8 * v), x0[v]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o1 + 8 * v), x1[v]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o2 + 8 * v), x2[v]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o3 + 8 * v), x3[v]);
+  }
+}
 #endif
 
 // n consecutive blocks first, first+1, ... with free words (c2, c3): lane outputs in o0..o3 (SoA).
@@ -98,12 +110,7 @@ inline void philox_consecutive(uint64_t first, uint32_t c2, uint32_t c3, uint32_
       x3[v] = _mm256_set1_epi32(static_cast<int>(c3));
     }
     philox_block8<K>(x0, x1, x2, x3, k0, k1);
-    for (int v = 0; v < K; ++v) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o0 + i + 8 * v), x0[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o1 + i + 8 * v), x1[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o2 + i + 8 * v), x2[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o3 + i + 8 * v), x3[v]);
-    }
+    store_blocks8<K>(x0, x1, x2, x3, o0 + i, o1 + i, o2 + i, o3 + i);
   }
 #endif
   for (; i < n; ++i) {
@@ -131,12 +138,7 @@ inline void philox_paths(uint64_t block, const uint32_t* __restrict c2, uint32_t
       x3[v] = _mm256_set1_epi32(static_cast<int>(c3));
     }
     philox_block8<K>(x0, x1, x2, x3, k0, k1);
-    for (int v = 0; v < K; ++v) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o0 + i + 8 * v), x0[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o1 + i + 8 * v), x1[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o2 + i + 8 * v), x2[v]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o3 + i + 8 * v), x3[v]);
-    }
+    store_blocks8<K>(x0, x1, x2, x3, o0 + i, o1 + i, o2 + i, o3 + i);
   }
 #endif
   for (; i < n; ++i) {

@@ -16,6 +16,13 @@ export const commonOptions = {
   threads: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  // what every simulating command takes besides
+  noise: { type: 'string' },
+  sweep: { type: 'string' },
+  paths: { type: 'string' },
+  steps: { type: 'string' },
+  dt: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'native', 'js'];

@@ -44,14 +44,8 @@ const BATCH_SECONDS = 3;
 export async function sweepCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseCommand('sweep', argv, {
     ...commonOptions,
-    noise: { type: 'string' },
-    sweep: { type: 'string' },
-    paths: { type: 'string' },
-    steps: { type: 'string' },
-    dt: { type: 'string' },
     record: { type: 'string' },
     epsilon: { type: 'string' },
-    out: { type: 'string' },
     batch: { type: 'string' },
     resume: { type: 'boolean' },
   });

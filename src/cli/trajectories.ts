@@ -36,13 +36,7 @@ export function quarticSidePanel(mu: number, zeta: number, lo = -2, hi = 2): Sid
 export async function trajectoriesCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseCommand('trajectories', argv, {
     ...commonOptions,
-    noise: { type: 'string' },
-    sweep: { type: 'string' },
-    paths: { type: 'string' },
-    steps: { type: 'string' },
-    dt: { type: 'string' },
     every: { type: 'string' },
-    out: { type: 'string' },
   });
   if (values.help) {
     io.stdout.write(TRAJECTORIES_HELP);
