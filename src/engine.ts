@@ -1,5 +1,5 @@
 import { CollapseError, invalidArgument } from './errors.js';
-import { integerIn, MAX_U32, oneOf, plainObject } from './validate.js';
+import { integerIn, MAX_THREADS, MAX_U32, oneOf, plainObject } from './validate.js';
 import { JsBackend } from './backends/js.js';
 import type { Backend, BackendName } from './backends/types.js';
 import type { Distribution } from './rng/philox.js';
@@ -144,7 +144,7 @@ async function loadWebgpu(allowSoftware: boolean): Promise<Backend & { isSoftwar
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   plainObject('engine options', options);
   const choice = oneOf('backend', options.backend ?? 'auto', BACKENDS);
-  const threads = options.threads === undefined ? undefined : integerIn('threads', options.threads, 1, 1024);
+  const threads = options.threads === undefined ? undefined : integerIn('threads', options.threads, 1, MAX_THREADS);
   switch (choice) {
     case 'js':
       return new Engine(new JsBackend(), 'asked for js');

@@ -33,3 +33,6 @@ export function plainObject(name: string, value: unknown): Record<string, unknow
 
 /** The largest seed/stream value: both are one 32-bit Philox key word. */
 export const MAX_U32 = 0xffff_ffff;
+
+/** The most threads the native backend runs (its pool's cap). */
+export const MAX_THREADS = 256;

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { aborted, backendUnavailable, CollapseError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
+import { integerIn, MAX_THREADS } from '../validate.js';
 import type { Distribution } from '../rng/philox.js';
 import { STAT_FIELDS, type Backend, type BackendInfo, type SimJob, type SimStats } from './types.js';
 
@@ -34,16 +33,6 @@ const FIX = 'Build it with `npm run build:native` (needs cmake and a C++17 compi
 
 let cached: { addon?: NativeAddon; error?: unknown } | undefined;
 
-/** The directory holding package.json, walking up from this file (src/backends or dist/backends). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${dirname(fileURLToPath(import.meta.url))}`);
-    dir = up;
-  }
-}
 
 function loadAddon(): NativeAddon {
   if (!cached) {
@@ -93,10 +82,7 @@ export class NativeBackend implements Backend {
   /** Loads the addon; throws a BACKEND_UNAVAILABLE CollapseError (with the fix) when it is not built. */
   static load(options: { threads?: number } = {}): NativeBackend {
     const addon = loadAddon();
-    const threads = options.threads ?? addon.hardwareConcurrency();
-    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new CollapseError('INVALID_ARGUMENT', `threads must be an integer in [1, 256]; got ${String(threads)}`, { argument: 'threads', value: threads });
-    }
+    const threads = integerIn('threads', options.threads ?? Math.min(addon.hardwareConcurrency(), MAX_THREADS), 1, MAX_THREADS);
     return new NativeBackend(addon, threads);
   }
 

@@ -3,28 +3,10 @@
  * philox.wgsl + a prelude (D, M, State, Params, the data binding) + the model's WGSL + em_collapse.wgsl.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { invalidArgument } from '../errors.js';
 import type { KernelModel } from '../backends/types.js';
-
-let root: string | undefined;
-
-/** The package root: the first directory above this module holding package.json (works from src/ and dist/). */
-export function packageRoot(): string {
-  if (root) return root;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      readFileSync(join(dir, 'package.json'));
-      return (root = dir);
-    } catch {
-      const up = dirname(dir);
-      if (up === dir) throw new Error(`stochastic-collapse: package.json not found above ${fileURLToPath(import.meta.url)}`);
-      dir = up;
-    }
-  }
-}
+import { packageRoot } from '../package-root.js';
 
 const shaders = new Map<string, string>();
 
