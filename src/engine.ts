@@ -2,6 +2,10 @@ import { CollapseError, invalidArgument } from './errors.js';
 import { integerIn, MAX_THREADS, MAX_U32, oneOf, plainObject } from './validate.js';
 import { JsBackend } from './backends/js.js';
 import type { Backend, BackendName } from './backends/types.js';
+import { hostKernels, tensorKernels, type TensorKernelName } from './kernels/registry.js';
+import { callKernel, runKernel } from './kernels/run.js';
+import { checkShape, checkWrite, own } from './kernels/tensor.js';
+import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, type MemoryInfo, type Tensor } from './kernels/types.js';
 import type { Distribution } from './rng/philox.js';
 import { planCollapse, runPlan } from './sde/collapse.js';
 import type { CollapseOptions, CollapseResult } from './sde/types.js';
@@ -45,7 +49,17 @@ export interface RandomApi {
   uint32(count: number, options?: RandomIntoOptions<Uint32Array>): Promise<Uint32Array>;
 }
 
+/** `engine.kernels`: each kernel on host arrays, for embedding and benchmarking (one upload, run, readback). */
+export type KernelsApi = {
+  readonly [K in keyof typeof hostKernels]: (args: Parameters<(typeof hostKernels)[K]['prepare']>[0]) => Promise<ReturnType<(typeof hostKernels)[K]['result']>>;
+};
+
+/** Parameters of each tensor kernel by name, for `engine.run`. */
+export type KernelParams = { [K in TensorKernelName]: (typeof tensorKernels)[K] extends KernelSpec<infer P> ? P : never };
+
 const BACKENDS = ['auto', 'webgpu', 'native', 'js'] as const;
+/** Draws per philox_fill run when the caller's array cannot be written in place (webgpu): 64 Mi (256 MiB). */
+const RANDOM_CHUNK = 2 ** 26;
 /** Largest count per call: one 32-bit length. */
 export const MAX_COUNT = 2 ** 32 - 1;
 
@@ -55,6 +69,8 @@ export const MAX_COUNT = 2 ** 32 - 1;
  */
 export class Engine {
   readonly random: RandomApi;
+  /** Each kernel on host arrays: `await engine.kernels.matmul({ a, b, m, n, k })`. */
+  readonly kernels: KernelsApi;
   #backend: Backend | undefined;
   readonly #description: EngineDescription;
 
@@ -79,7 +95,7 @@ export class Engine {
             throw new CollapseError('INVALID_ARGUMENT', `count ${n} is too large to allocate here; generate it in chunks with 'offset'`, { count: n }, { cause });
           }
         }
-        if (n > 0) await this.#live().random(kind, out, seed, stream, offset);
+        if (n > 0) await this.#draw(kind, out, seed, stream, offset);
         return out;
       };
     this.random = {
@@ -87,6 +103,93 @@ export class Engine {
       uniform: draw('uniform', Float32Array),
       uint32: draw('uint32', Uint32Array),
     };
+    const kernels: Record<string, (args: never) => Promise<unknown>> = {};
+    for (const [name, host] of Object.entries(hostKernels)) {
+      kernels[name] = async (args: never) => {
+        const { params, inputs, initial } = host.prepare(args);
+        return host.result(await callKernel(this.#live(), host.kernel, params, inputs, initial));
+      };
+    }
+    this.kernels = kernels as unknown as KernelsApi;
+  }
+
+  /** Draws into `out` by philox_fill runs: in place on host-memory backends, in chunks read back on webgpu. */
+  async #draw(kind: Distribution, out: Uint32Array | Float32Array, seed: number, stream: number, offset: number): Promise<void> {
+    const backend = this.#live();
+    const dtype: DType = kind === 'uint32' ? 'u32' : 'f32';
+    const adopt = (backend as Partial<{ adopt(a: HostArray, d: DType): Tensor }>).adopt;
+    const chunk = adopt ? out.length : Math.min(RANDOM_CHUNK, Math.floor(backend.maxTensorBytes / 4 / 64) * 64);
+    for (let start = 0; start < out.length; start += chunk) {
+      const count = Math.min(chunk, out.length - start);
+      const params = { kind, seed, stream, offset: offset + start, count };
+      const target = adopt ? adopt.call(backend, out, dtype) : backend.alloc(dtype, [count]);
+      try {
+        runKernel(backend, tensorKernels.philox_fill, params, [], [target]);
+        if (adopt) await backend.flush();
+        else out.set(await backend.read(target) as typeof out, start);
+      } finally {
+        backend.release(target);
+      }
+    }
+  }
+
+  /**
+   * A tensor on this engine's backend (GPU memory on webgpu, aligned memory the addon uses in place on native),
+   * filled with `data` when given. Release it with `engine.release` when done: live bytes are in `memory()`.
+   * @example
+   * const a = engine.tensor('f32', [64, 32], new Float32Array(64 * 32).fill(1));
+   */
+  tensor<D extends DType>(dtype: D, shape: readonly number[], data?: HostArrays[D]): Tensor {
+    const backend = this.#live();
+    oneOf('dtype', dtype, DTYPES);
+    const t = backend.alloc(dtype, checkShape(shape));
+    if (data !== undefined) {
+      try { backend.write(t, checkWrite(t, data)); } catch (error) { backend.release(t); throw error; }
+    }
+    return t;
+  }
+
+  /** Copies `data` into `t` (ordered after the runs enqueued before). */
+  write(t: Tensor, data: HostArray): void {
+    const backend = this.#live();
+    backend.write(own(backend.info.name, t), checkWrite(t, data));
+  }
+
+  /** The tensor's contents: waits for the runs enqueued before; the only host synchronisation. */
+  read<D extends DType>(t: Tensor & { dtype: D }): Promise<HostArrays[D]>;
+  read(t: Tensor): Promise<HostArray>;
+  async read(t: Tensor): Promise<HostArray> {
+    const backend = this.#live();
+    return backend.read(own(backend.info.name, t));
+  }
+
+  /** Frees tensors (GPU buffers go back to the engine's pool). */
+  release(...tensors: Tensor[]): void {
+    const backend = this.#live();
+    for (const t of tensors) backend.release(own(backend.info.name, t));
+  }
+
+  /**
+   * Enqueues one run of a registered kernel on tensors, without waiting: consecutive runs chain on the device
+   * (one command encoder on webgpu) and nothing comes back until `read`. Outputs are allocated when not given.
+   * @example
+   * const [c] = engine.run('matmul', { m: 64, n: 16, k: 32 }, [a, b]);
+   * const [d] = engine.run('matmul', { m: 64, n: 8, k: 16 }, [c, w]);   // no round trip in between
+   * const result = await engine.read(d);
+   */
+  run<K extends TensorKernelName>(name: K, params: KernelParams[K], inputs: readonly Tensor[], outputs?: readonly Tensor[]): Tensor[] {
+    const kernel = (tensorKernels as Record<string, KernelSpec<unknown>>)[oneOf('kernel', name, Object.keys(tensorKernels))];
+    return runKernel(this.#live(), kernel, params, inputs, outputs);
+  }
+
+  /** Waits until every enqueued run is done; rejects with the first error of one. */
+  async flush(): Promise<void> {
+    await this.#live().flush();
+  }
+
+  /** Live tensors and bytes of this engine (and the webgpu pool's spare bytes). */
+  memory(): MemoryInfo {
+    return this.#live().memory();
   }
 
   /** Which backend and device this engine uses, and why `auto` chose it. */

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'BACKEND_UNAVAILABLE'
   | 'DEVICE_LOST'
+  | 'DEVICE_ERROR'
   | 'SHADER_COMPILE'
   | 'NATIVE_FAILURE'
   | 'ABORTED'

@@ -3,10 +3,14 @@
  * on WebGPU, a native C++ addon, or plain JS.
  */
 export { createEngine, Engine, MAX_COUNT } from './engine.js';
-export type { BackendChoice, EngineDescription, EngineOptions, RandomApi, RandomIntoOptions, RandomOptions } from './engine.js';
+export type { BackendChoice, EngineDescription, EngineOptions, KernelParams, KernelsApi, RandomApi, RandomIntoOptions, RandomOptions } from './engine.js';
+export type { DType, HostArray, MemoryInfo, Tensor } from './kernels/types.js';
+export type { MatmulArgs, MatmulParams } from './kernels/matmul.js';
+export type { PhiloxFillParams } from './kernels/philox_fill.js';
 export { CollapseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export type { BackendName, InitSpec } from './backends/types.js';
+export type { BackendName } from './backends/types.js';
+export type { InitSpec } from './sde/job.js';
 export { mergeResults, MAX_STEPS } from './sde/collapse.js';
 export type { CollapseOptions, CollapseProgress, CollapseResult, Grid2, Shard } from './sde/types.js';
 export { builtinModels } from './sde/models/index.js';

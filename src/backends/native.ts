@@ -1,38 +1,37 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { aborted, backendUnavailable, CollapseError } from '../errors.js';
+import { backendUnavailable, CollapseError } from '../errors.js';
+import { BackendTensor, Ledger, own } from '../kernels/tensor.js';
+import { ARRAY_OF, type DType, type HostArray, type KernelSpec, type MemoryInfo, type Tensor } from '../kernels/types.js';
 import { packageRoot } from '../package-root.js';
 import { integerIn, MAX_THREADS } from '../validate.js';
-import type { Distribution } from '../rng/philox.js';
-import { STAT_FIELDS, type Backend, type BackendInfo, type SimJob, type SimStats } from './types.js';
+import type { Backend, BackendInfo } from './types.js';
 
-/** The addon's flat functions (native/addon.cc). Inputs are borrowed; outputs are caller-owned typed arrays. */
+/** Arrays the addon borrows for one call: tensors, and the few f64/i32 host arrays of job kernels. */
+export type NativeArray = HostArray | Float64Array;
+
+/** The addon's flat functions (native/addon.cc). Arrays are borrowed; outputs are written in place. */
 export interface NativeAddon {
-  random(kind: 0 | 1 | 2, out: Uint32Array | Float32Array, seed: number, stream: number, offset: number, threads?: number): Promise<void>;
-  randomSync(kind: 0 | 1 | 2, out: Uint32Array | Float32Array, seed: number, stream: number, offset: number): void;
-  simulate(
-    model: string, params: Float32Array, data: Float32Array, config: NativeSimConfig,
-    stats: Float64Array, trace: Float32Array | null, control: Int32Array,
-  ): Promise<void>;
-  hardwareConcurrency(): number;
+  /**
+   * The one generic entry: runs the registered C++ kernel `name` (native/kernel.h) with `fields` (the kernel's
+   * declared scalar fields, in order) over `arrays` (inputs then outputs). `variant` selects a compiled-in
+   * specialisation (em_collapse's model). `control` (optional) is [cancel flag, progress]. Returns a promise
+   * when `async` (the work runs on the thread pool), else runs inline and returns undefined.
+   */
+  run(name: string, variant: string, fields: Float64Array, arrays: NativeArray[], threads: number,
+    control: Int32Array | null, async: boolean): Promise<void> | undefined;
+  /** A 64-byte-aligned zeroed ArrayBuffer of `bytes` bytes, freed when collected. */
+  alloc(bytes: number): ArrayBuffer;
+  /** Names of the registered kernels. */
+  kernels(): string[];
+  /** Names of em_collapse's compiled-in models. */
   models(): string[];
+  hardwareConcurrency(): number;
 }
 
-/** The `config` object of the addon's `simulate`. */
-export interface NativeSimConfig {
-  gridOffset: number; gridCount: number; paths: number; pathOffset: number; steps: number; dt: number;
-  record: number[]; epsilon: number; seed: number; initMean: number[]; initStd: number[]; initShared: boolean;
-  traceP: number; traceEvery: number; threads: number;
-}
-
-const KIND = { uint32: 0, uniform: 1, normal: 2 } as const;
-/** control[1] counts path-steps in units of 1024 (native/sde.h). */
-const PROGRESS_UNIT = 1024;
-const POLL_MS = 50;
 const FIX = 'Build it with `npm run build:native` (needs cmake and a C++17 compiler).';
 
 let cached: { addon?: NativeAddon; error?: unknown } | undefined;
-
 
 function loadAddon(): NativeAddon {
   if (!cached) {
@@ -51,26 +50,39 @@ function loadAddon(): NativeAddon {
 
 /** Turns an addon error into a typed error that carries the JS caller's stack (`trace` was captured at the call). */
 function nativeFailure(error: unknown, trace: Error): CollapseError {
+  if (error instanceof CollapseError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const wrapped = new CollapseError('NATIVE_FAILURE', `native backend: ${message}`, {}, { cause: error });
   wrapped.stack = `CollapseError: ${wrapped.message}\n${trace.stack?.split('\n').slice(1).join('\n') ?? ''}`;
   return wrapped;
 }
 
+/** Options of one addon call. */
+export interface NativeCall {
+  readonly async: boolean;
+  readonly control?: Int32Array;
+}
+
 /**
- * The native backend: the C++ addon (native/*.cc), all cores, vectorized. Bit-identical random streams to
- * the `js` reference; simulations agree with it up to f32 rounding.
+ * The native backend: the C++ addon (native/*.cc), all cores, vectorized. Tensors are 64-byte-aligned memory
+ * the addon reads and writes in place; runs are queued in call order, long ones on the addon's thread pool.
  *
  * @example
  * const backend = NativeBackend.load({ threads: 2 });
- * const normals = new Float32Array(1 << 20);
- * await backend.random('normal', normals, 1, 0, 0);
+ * const a = backend.alloc('f32', [4, 4]);
  */
 export class NativeBackend implements Backend {
   readonly info: BackendInfo;
   readonly maxStatesPerJob = 1 << 26;
+  readonly maxTensorBytes = 2 ** 34;
   readonly threads: number;
-  private readonly addon: NativeAddon;
+  readonly addon: NativeAddon;
+  readonly #ledger = new Ledger();
+  /** The last queued call; later calls start after it. */
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  /** The first failure of a queued call since the last flush. */
+  #failure: unknown;
 
   private constructor(addon: NativeAddon, threads: number) {
     this.addon = addon;
@@ -91,53 +103,85 @@ export class NativeBackend implements Backend {
     try { loadAddon(); return true; } catch { return false; }
   }
 
-  async random(kind: Distribution, out: Uint32Array | Float32Array, seed: number, stream: number, offset: number): Promise<void> {
-    const trace = new Error();
-    try {
-      await this.addon.random(KIND[kind], out, seed, stream, offset, this.threads);
-    } catch (error) {
-      throw nativeFailure(error, trace);
-    }
+  alloc(dtype: DType, shape: readonly number[]): Tensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const t = new BackendTensor<HostArray>('native', dtype, shape, new ARRAY_OF[dtype](this.addon.alloc(size * 4), 0, size));
+    this.#ledger.add(t.bytes);
+    return t;
   }
 
-  async simulate(job: SimJob): Promise<SimStats> {
+  /** A tensor over `array` itself (no copy): what the kernel writes, the caller sees. */
+  adopt(array: HostArray, dtype: DType): Tensor {
+    const t = new BackendTensor<HostArray>('native', dtype, [array.length], array);
+    this.#ledger.add(t.bytes);
+    return t;
+  }
+
+  write(t: Tensor, data: HostArray): void {
+    const target = own<HostArray>('native', t).handle;
+    if (this.#pending === 0) target.set(data);
+    else { const copy = data.slice(); void this.#enqueue(async () => { target.set(copy); }); }
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    const source = own<HostArray>('native', t).handle;
+    await this.flush();
+    return source.slice();
+  }
+
+  release(t: Tensor): void {
+    const mine = own<HostArray>('native', t);
+    mine.markReleased(); // the memory goes when the last queued call holding it is done (GC)
+    this.#ledger.remove(mine.bytes);
+  }
+
+  run<P>(kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
+    const fields = Float64Array.from(kernel.fields, (f) => f.value(params, inputs));
+    const arrays = [...inputs, ...outputs].map((t) => own<HostArray>('native', t).handle);
+    const done = this.call(kernel.name, '', fields, arrays, { async: kernel.nativeAsync(params) });
+    done.catch((error: unknown) => { this.#failure ??= error; });
+  }
+
+  /**
+   * One call of the addon's generic entry, queued after every earlier call; short synchronous kernels run at
+   * once when nothing is queued. Kernels with host-side work (em_collapse) call this directly.
+   */
+  call(name: string, variant: string, fields: Float64Array, arrays: NativeArray[], options: NativeCall): Promise<void> {
     const trace = new Error();
-    const { model } = job;
-    if (model.native === false || !this.addon.models().includes(model.name)) {
-      throw new CollapseError('BACKEND_UNAVAILABLE',
-        `model '${model.name}' has no native kernel (the addon compiles in ${this.addon.models().join(', ')}); use backend 'webgpu' or 'js'`,
-        { backend: 'native', model: model.name });
-    }
-    if (job.signal?.aborted) throw aborted('simulation', job.signal.reason);
-    const stats = new Float64Array(job.record.length * job.gridCount * STAT_FIELDS);
-    const samples = job.trace ? Math.floor(job.steps / job.trace.every) + 1 : 0;
-    const traceOut = job.trace ? new Float32Array(job.gridCount * job.trace.paths * samples * model.d) : null;
-    const control = new Int32Array(2);
-    const config: NativeSimConfig = {
-      gridOffset: job.gridOffset, gridCount: job.gridCount, paths: job.paths, pathOffset: job.pathOffset,
-      steps: job.steps, dt: job.dt, record: [...job.record], epsilon: job.epsilon, seed: job.seed,
-      initMean: [...job.init.mean], initStd: [...job.init.std], initShared: job.init.shared,
-      traceP: job.trace?.paths ?? 0, traceEvery: job.trace?.every ?? 1, threads: this.threads,
+    const invoke = async (): Promise<void> => {
+      try {
+        await this.addon.run(name, variant, fields, arrays, this.threads, options.control ?? null, options.async);
+      } catch (error) {
+        throw nativeFailure(error, trace);
+      }
     };
-    const onAbort = (): void => { Atomics.store(control, 0, 1); };
-    job.signal?.addEventListener('abort', onAbort, { once: true });
-    let lastReported = -1;
-    const report = (): void => {
-      const done = Atomics.load(control, 1) * PROGRESS_UNIT;
-      if (done !== lastReported) { lastReported = done; job.onProgress?.(done); }
-    };
-    const timer = job.onProgress ? setInterval(report, POLL_MS) : undefined;
-    try {
-      await this.addon.simulate(model.name, job.params, model.data, config, stats, traceOut, control);
-    } catch (error) {
-      if (job.signal?.aborted || Atomics.load(control, 0) !== 0) throw aborted('simulation', job.signal?.reason);
-      throw nativeFailure(error, trace);
-    } finally {
-      if (timer) clearInterval(timer);
-      job.signal?.removeEventListener('abort', onAbort);
+    if (this.#pending === 0 && !options.async) {
+      try {
+        this.addon.run(name, variant, fields, arrays, this.threads, options.control ?? null, false);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(nativeFailure(error, trace));
+      }
     }
-    job.onProgress?.(job.paths * job.gridCount * job.steps);
-    return traceOut ? { stats, trace: traceOut } : { stats };
+    return this.#enqueue(invoke);
+  }
+
+  #enqueue(work: () => Promise<void>): Promise<void> {
+    this.#pending++;
+    const result = this.#tail.then(work);
+    this.#tail = result.catch(() => {}).finally(() => { this.#pending--; });
+    return result;
+  }
+
+  async flush(): Promise<void> {
+    await this.#tail;
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure !== undefined) throw failure;
+  }
+
+  memory(): MemoryInfo {
+    return this.#ledger.snapshot();
   }
 
   close(): void {}

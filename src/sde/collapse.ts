@@ -1,6 +1,8 @@
 import { CollapseError, invalidArgument } from '../errors.js';
 import { finiteNumber, integerIn, MAX_U32, plainObject, positiveNumber } from '../validate.js';
-import { STAT_FIELDS, type Backend, type InitSpec, type SimJob } from '../backends/types.js';
+import type { Backend } from '../backends/types.js';
+import { emCollapse } from '../kernels/em_collapse.js';
+import { STAT_FIELDS, type InitSpec, type SimJob } from './job.js';
 import { builtinModels } from './models/index.js';
 import type { BuiltModel, ModelDefinition } from './model.js';
 import { wilson } from './special.js';
@@ -128,7 +130,10 @@ export function planCollapse(options: CollapseOptions): Plan {
   return { definition, built, values, sweep, noise, gridStart, gridEnd, pathStart, pathEnd, paths: pathEnd - pathStart, steps, dt, record, epsilon, seed, init, trace, params };
 }
 
-/** Runs a plan on a backend, in as many jobs as its memory needs; progress and abort pass through. */
+/**
+ * The plan step of the em_collapse kernel: runs a validated plan on a backend in as many jobs as its memory
+ * needs, sums their statistics exactly, and reports; progress and abort pass through.
+ */
 export async function runPlan(plan: Plan, backend: Backend, options: Pick<CollapseOptions, 'onProgress' | 'signal'>): Promise<CollapseResult> {
   const K = plan.gridEnd - plan.gridStart;
   const R = plan.record.length;
@@ -171,7 +176,7 @@ export async function runPlan(plan: Plan, backend: Backend, options: Pick<Collap
         onProgress: (done) => report(doneBefore + done),
         signal: options.signal,
       };
-      const out = await backend.simulate(job);
+      const out = await emCollapse.run(backend, job);
       for (let r = 0; r < R; r++) {
         for (let k = 0; k < gridCount; k++) {
           const from = (r * gridCount + k) * STAT_FIELDS;

@@ -1,4 +1,4 @@
-import type { InitSpec, KernelModel } from '../backends/types.js';
+import type { InitSpec, KernelModel } from './job.js';
 
 /** One parameter of a model. */
 export interface ParamSpec {

@@ -1,4 +1,4 @@
-import type { InitSpec } from '../backends/types.js';
+import type { InitSpec } from './job.js';
 import type { ModelDefinition, ModelTheory } from './model.js';
 
 /** Progress of a Monte Carlo estimate, reported through `onProgress`. */

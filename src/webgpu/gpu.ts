@@ -129,6 +129,10 @@ export class GpuContext {
   private readonly pool = new Map<string, GPUBuffer[]>();
   private readonly owned = new Set<GPUBuffer>();
   private lostInfo: string | undefined;
+  /** The first error Dawn reported outside an error scope (a validation error of some command). */
+  private uncaptured: string | undefined;
+  private ownedBytes = 0;
+  private pooledBytes = 0;
   private destroyed = false;
 
   private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, info: AdapterInfo) {
@@ -151,6 +155,11 @@ export class GpuContext {
     void device.lost.then((info) => {
       if (!this.destroyed) this.lostInfo = `${info.reason}: ${info.message}`;
     });
+    // Without a handler Dawn prints these to stderr and the caller never learns of them: keep the first,
+    // and fail the next check() with it.
+    device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {
+      this.uncaptured ??= event.error.message;
+    };
   }
 
   /**
@@ -209,6 +218,11 @@ export class GpuContext {
   /** Throws CollapseError('DEVICE_LOST') when the device can no longer be used. */
   check(): void {
     if (this.destroyed) throw new CollapseError('DEVICE_LOST', 'the WebGPU device was destroyed (backend closed)');
+    if (this.uncaptured !== undefined) {
+      const message = this.uncaptured;
+      this.uncaptured = undefined;
+      throw new CollapseError('DEVICE_ERROR', `the WebGPU device reported an error: ${message.trim()}`, { message });
+    }
     if (this.lostInfo !== undefined) {
       throw new CollapseError('DEVICE_LOST', `the WebGPU device was lost (${this.lostInfo}); create a new backend`, { reason: this.lostInfo });
     }
@@ -268,9 +282,13 @@ export class GpuContext {
     const bytes = alignUp(Math.max(size, 4));
     const free = this.pool.get(`${bytes}:${usage}`);
     const reused = free?.pop();
-    if (reused) return reused;
+    if (reused) {
+      this.pooledBytes -= reused.size;
+      return reused;
+    }
     const buffer = this.device.createBuffer({ size: bytes, usage, label });
     this.owned.add(buffer);
+    this.ownedBytes += bytes;
     return buffer;
   }
 
@@ -281,6 +299,12 @@ export class GpuContext {
     let free = this.pool.get(key);
     if (!free) this.pool.set(key, (free = []));
     free.push(buffer);
+    this.pooledBytes += buffer.size;
+  }
+
+  /** Bytes of every buffer this context created, and of those waiting in the pool for reuse. */
+  bytes(): { owned: number; pooled: number } {
+    return { owned: this.ownedBytes, pooled: this.pooledBytes };
   }
 
   /** A pooled buffer holding `data` (usage gets COPY_DST added). */

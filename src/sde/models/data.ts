@@ -1,5 +1,5 @@
 import { fillDraws } from '../../rng/philox.js';
-import { STREAM } from '../../backends/types.js';
+import { STREAM } from '../job.js';
 import { invalidArgument } from '../../errors.js';
 import type { BuildContext } from '../model.js';
 

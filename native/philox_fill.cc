@@ -1,9 +1,10 @@
-#include "random.h"
+#include "philox_fill.h"
 
 #include <algorithm>
 
 #include "fastmath.h"
 #include "philox.h"
+#include "kernel.h"
 #include "thread_pool.h"
 
 namespace sc {
@@ -91,3 +92,21 @@ void fill_draws_parallel(DrawKind kind, void* out, size_t n, uint32_t seed, uint
 }
 
 }  // namespace sc
+
+// ---- registry entry (src/kernels/philox_fill.ts declares the fields) ----
+namespace {
+// fields: kind, block_lo, block_hi, lane0, n, seed, stream, groups;  arrays: out (u32 or f32)
+void philox_fill_kernel(const sc::KernelCall& call) {
+  call.expect(8, 1);
+  const auto kind = static_cast<sc::DrawKind>(call.integer(0));
+  if (call.integer(0) > 2) throw std::invalid_argument("philox_fill: kind must be 0, 1 or 2");
+  const uint64_t offset = ((call.integer(2) << 32) | call.integer(1)) * 4 + call.integer(3);
+  const size_t n = call.integer(4);
+  void* out = kind == sc::DrawKind::U32 ? static_cast<void*>(call.array<uint32_t>(0, sc::ArrayType::U32, "out"))
+                                         : static_cast<void*>(call.array<float>(0, sc::ArrayType::F32, "out"));
+  if (call.length(0) != n) throw std::invalid_argument("philox_fill: out must hold n elements");
+  sc::fill_draws_parallel(kind, out, n, static_cast<uint32_t>(call.integer(5)), static_cast<uint32_t>(call.integer(6)), offset,
+                          call.pool, call.threads);
+}
+}  // namespace
+SC_REGISTER_KERNEL("philox_fill", philox_fill_kernel);

@@ -1,4 +1,4 @@
-#include "sde.h"
+#include "em_collapse.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +9,7 @@
 #include "fastmath.h"
 #include "models.h"
 #include "philox.h"
+#include "kernel.h"
 #include "thread_pool.h"
 
 namespace sc {
@@ -245,3 +246,42 @@ void simulate(const SimConfig& c, double* stats, size_t stats_len, float* trace,
 }
 
 }  // namespace sc
+
+// ---- registry entry (src/kernels/em_collapse.ts declares the fields) ----
+namespace {
+// variant: the model. fields: grid_offset, grid_count, paths, path_offset, steps, dt, epsilon, seed,
+// init_shared, trace_paths, trace_every. arrays: params f32, data f32, record u32, init_mean f64,
+// init_std f64, stats f64 (out), trace f32 (out, empty without a trace).
+void em_collapse_kernel(const sc::KernelCall& call) {
+  using sc::ArrayType;
+  call.expect(11, 7);
+  sc::SimConfig c;
+  c.model = call.variant;
+  c.grid_offset = static_cast<uint32_t>(call.integer(0));
+  c.grid_count = static_cast<uint32_t>(call.integer(1));
+  c.paths = static_cast<uint32_t>(call.integer(2));
+  c.path_offset = static_cast<uint32_t>(call.integer(3));
+  c.steps = static_cast<uint32_t>(call.integer(4));
+  c.dt = call.fields[5];
+  c.epsilon = call.fields[6];
+  c.seed = static_cast<uint32_t>(call.integer(7));
+  c.init_shared = call.fields[8] != 0;
+  c.trace_paths = static_cast<uint32_t>(call.integer(9));
+  c.trace_every = static_cast<uint32_t>(call.integer(10));
+  c.threads = call.threads;
+  c.params = call.array<float>(0, ArrayType::F32, "params");
+  c.params_len = call.length(0);
+  c.data = call.array<float>(1, ArrayType::F32, "data");
+  c.data_len = call.length(1);
+  const uint32_t* record = call.array<uint32_t>(2, ArrayType::U32, "record");
+  c.record.assign(record, record + call.length(2));
+  const double* mean = call.array<double>(3, ArrayType::F64, "init mean");
+  const double* std_dev = call.array<double>(4, ArrayType::F64, "init std");
+  c.init_mean.assign(mean, mean + call.length(3));
+  c.init_std.assign(std_dev, std_dev + call.length(4));
+  double* stats = call.array<double>(5, ArrayType::F64, "stats");
+  float* trace = call.array<float>(6, ArrayType::F32, "trace");
+  sc::simulate(c, stats, call.length(5), call.length(6) ? trace : nullptr, call.length(6), call.control, call.pool);
+}
+}  // namespace
+SC_REGISTER_KERNEL("em_collapse", em_collapse_kernel);

@@ -1,0 +1,65 @@
+/**
+ * philox_fill: draws offset .. offset + count − 1 of the Philox4x32-10 stream (seed, stream) as raw u32s,
+ * uniforms in (0, 1) or standard normals (src/rng/philox.ts defines the bits and is the reference).
+ * - webgpu: shaders/philox.wgsl + shaders/philox_fill.wgsl, one thread per Philox block.
+ * - native: native/philox_fill.cc, AVX2 Philox 16 blocks at a time over the pool.
+ */
+import { invalidArgument } from '../errors.js';
+import { fillDraws, type Distribution } from '../rng/philox.js';
+import { integerIn, MAX_U32, oneOf, plainObject } from '../validate.js';
+import { MAX_ELEMENTS } from './tensor.js';
+import type { KernelSpec, TensorInfo } from './types.js';
+
+export interface PhiloxFillParams {
+  readonly kind: Distribution;
+  readonly seed: number;
+  readonly stream: number;
+  /** Index of the first draw (a safe integer). */
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** Workgroup size of shaders/philox_fill.wgsl. */
+const WG = 64;
+const KINDS: readonly Distribution[] = ['uint32', 'uniform', 'normal'];
+const TWO32 = 0x1_0000_0000;
+
+const block = (p: PhiloxFillParams) => Math.floor(p.offset / 4);
+const lane0 = (p: PhiloxFillParams) => p.offset - block(p) * 4;
+const groups = (p: PhiloxFillParams) => Math.ceil(Math.ceil((lane0(p) + p.count) / 4) / WG);
+
+export const philoxFill: KernelSpec<PhiloxFillParams> = {
+  name: 'philox_fill',
+  summary: 'Philox4x32-10 draws: u32, uniform or normal',
+  fields: [
+    { name: 'kind', type: 'u32', value: (p) => KINDS.indexOf(p.kind) },
+    { name: 'block_lo', type: 'u32', value: (p) => block(p) % TWO32 },
+    { name: 'block_hi', type: 'u32', value: (p) => Math.floor(block(p) / TWO32) },
+    { name: 'lane0', type: 'u32', value: lane0 },
+    { name: 'n', type: 'u32', value: (p) => p.count },
+    { name: 'seed', type: 'u32', value: (p) => p.seed },
+    { name: 'stream', type: 'u32', value: (p) => p.stream },
+    { name: 'groups', type: 'u32', value: groups },
+  ],
+  validate(p, inputs: readonly TensorInfo[]): TensorInfo[] {
+    plainObject('philox_fill params', p);
+    oneOf('kind', p.kind, KINDS);
+    integerIn('seed', p.seed, 0, MAX_U32);
+    integerIn('stream', p.stream, 0, MAX_U32);
+    integerIn('count', p.count, 0, MAX_ELEMENTS);
+    integerIn('offset', p.offset, 0, Number.MAX_SAFE_INTEGER - p.count);
+    if (inputs.length !== 0) throw invalidArgument('philox_fill inputs', `${inputs.length} tensors`, 'none');
+    return [{ dtype: p.kind === 'uint32' ? 'u32' : 'f32', shape: [p.count] }];
+  },
+  reference(p, _inputs, [out]) {
+    fillDraws(p.kind, out as Uint32Array | Float32Array, p.seed, p.stream, p.offset);
+  },
+  webgpu: {
+    shaders: ['philox.wgsl', 'philox_fill.wgsl'],
+    overrides: () => ({ WG }),
+    workgroups: groups,
+  },
+  nativeAsync: (p) => p.count >= 1 << 16,
+  work: (p) => p.count,
+  workUnit: 'draws',
+};

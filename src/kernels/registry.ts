@@ -1,0 +1,17 @@
+/**
+ * Every kernel of the engine, by name. Tensor kernels run through each backend's generic path and the
+ * conformance table (test/kernels/conformance.test.ts) checks each against its reference on every backend;
+ * job kernels (the SDE) stream with progress and launch themselves.
+ */
+import { emCollapse } from './em_collapse.js';
+import { matmul, matmulHost } from './matmul.js';
+import { philoxFill } from './philox_fill.js';
+import type { KernelSpec } from './types.js';
+
+export const tensorKernels = { matmul, philox_fill: philoxFill } as const satisfies Record<string, KernelSpec<never>>;
+export const jobKernels = { em_collapse: emCollapse } as const;
+
+/** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */
+export const hostKernels = { matmul: matmulHost } as const;
+
+export type TensorKernelName = keyof typeof tensorKernels;

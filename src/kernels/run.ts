@@ -1,0 +1,82 @@
+/**
+ * The one entry from the public API to a backend's queue: validation of a kernel call (the kernel's own
+ * `validate`, then the tensors against what it expects) and the host-array convenience on top of it.
+ */
+import { invalidArgument } from '../errors.js';
+import type { Backend } from '../backends/types.js';
+import { checkWrite, own } from './tensor.js';
+import type { HostArray, KernelSpec, Tensor, TensorInfo } from './types.js';
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const describe = (t: TensorInfo) => `${t.dtype}[${t.shape.join(', ')}]`;
+
+/**
+ * Validates and enqueues one run of `kernel`; allocates the outputs when they are not given. Returns them.
+ * @example
+ * const [c] = runKernel(backend, matmul, { m: 2, n: 2, k: 2 }, [a, b]);
+ */
+export function runKernel<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs?: readonly Tensor[]): Tensor[] {
+  if (!Array.isArray(inputs)) throw invalidArgument(`${kernel.name} inputs`, inputs, 'an array of tensors');
+  inputs.forEach((t, i) => own(backend.info.name, t, `${kernel.name} input ${i}`));
+  const expected = kernel.validate(params, inputs);
+  if (outputs === undefined) return runOn(backend, kernel, params, inputs, expected.map((e) => backend.alloc(e.dtype, e.shape)));
+  if (!Array.isArray(outputs) || outputs.length !== expected.length) {
+    throw invalidArgument(`${kernel.name} outputs`, outputs, `an array of ${expected.length} tensor(s): ${expected.map(describe).join(', ')}`);
+  }
+  outputs.forEach((t, i) => {
+    own(backend.info.name, t, `${kernel.name} output ${i}`);
+    if (t.dtype !== expected[i].dtype || !sameShape(t.shape, expected[i].shape)) {
+      throw invalidArgument(`${kernel.name} output ${i}`, describe(t), `a tensor ${describe(expected[i])}`);
+    }
+    if (inputs.includes(t) || outputs.indexOf(t) !== i) {
+      throw invalidArgument(`${kernel.name} output ${i}`, describe(t), 'a tensor that is not also an input or another output (no aliasing)');
+    }
+  });
+  return runOn(backend, kernel, params, inputs, outputs);
+}
+
+function runOn<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): Tensor[] {
+  backend.run(kernel, params, inputs, outputs);
+  return [...outputs];
+}
+
+/**
+ * One kernel run on host arrays: upload, run, read back, release. `initial` pre-fills outputs the kernel
+ * reads (matmul's `accumulate`). The tensors are released however the call ends.
+ */
+export async function callKernel<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly HostArray[],
+  initial: readonly (HostArray | undefined)[] = []): Promise<HostArray[]> {
+  const info = inputs.map((a, i): TensorInfo => {
+    const t = hostInfo(a);
+    if (!t) throw invalidArgument(`${kernel.name} input ${i}`, a, 'a Float32Array, Uint32Array or Int32Array');
+    return t;
+  });
+  // Kernels check input sizes, not shapes, so flat host arrays validate like tensors of any shape.
+  const expected = kernel.validate(params, info);
+  const made: Tensor[] = [];
+  try {
+    const ins = inputs.map((a) => {
+      const t = backend.alloc(hostInfo(a)!.dtype, [a.length]);
+      made.push(t);
+      backend.write(t, a);
+      return t;
+    });
+    const outs = expected.map((e, i) => {
+      const t = backend.alloc(e.dtype, e.shape);
+      made.push(t);
+      if (initial[i] !== undefined) backend.write(t, checkWrite(t, initial[i]));
+      return t;
+    });
+    backend.run(kernel, params, ins, outs);
+    return await Promise.all(outs.map((t) => backend.read(t)));
+  } finally {
+    for (const t of made) backend.release(t);
+  }
+}
+
+function hostInfo(a: unknown): TensorInfo | undefined {
+  if (a instanceof Float32Array) return { dtype: 'f32', shape: [a.length] };
+  if (a instanceof Uint32Array) return { dtype: 'u32', shape: [a.length] };
+  if (a instanceof Int32Array) return { dtype: 'i32', shape: [a.length] };
+  return undefined;
+}
