@@ -3,6 +3,7 @@ import { integerIn, MAX_THREADS, MAX_U32, oneOf, plainObject } from './validate.
 import { JsBackend } from './backends/js.js';
 import type { Backend, BackendName } from './backends/types.js';
 import { hostKernels, tensorKernels, type TensorKernelName } from './kernels/registry.js';
+import { drawInto } from './kernels/philox_fill.js';
 import { callKernel, runKernel } from './kernels/run.js';
 import { checkShape, checkWrite, own } from './kernels/tensor.js';
 import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, type MemoryInfo, type Tensor } from './kernels/types.js';
@@ -58,8 +59,7 @@ export type KernelsApi = {
 export type KernelParams = { [K in TensorKernelName]: (typeof tensorKernels)[K] extends KernelSpec<infer P> ? P : never };
 
 const BACKENDS = ['auto', 'webgpu', 'native', 'js'] as const;
-/** Draws per philox_fill run when the caller's array cannot be written in place (webgpu): 64 Mi (256 MiB). */
-const RANDOM_CHUNK = 2 ** 26;
+
 /** Largest count per call: one 32-bit length. */
 export const MAX_COUNT = 2 ** 32 - 1;
 
@@ -95,7 +95,7 @@ export class Engine {
             throw new CollapseError('INVALID_ARGUMENT', `count ${n} is too large to allocate here; generate it in chunks with 'offset'`, { count: n }, { cause });
           }
         }
-        if (n > 0) await this.#draw(kind, out, seed, stream, offset);
+        if (n > 0) await drawInto(this.#live(), kind, out, seed, stream, offset);
         return out;
       };
     this.random = {
@@ -111,26 +111,6 @@ export class Engine {
       };
     }
     this.kernels = kernels as unknown as KernelsApi;
-  }
-
-  /** Draws into `out` by philox_fill runs: in place on host-memory backends, in chunks read back on webgpu. */
-  async #draw(kind: Distribution, out: Uint32Array | Float32Array, seed: number, stream: number, offset: number): Promise<void> {
-    const backend = this.#live();
-    const dtype: DType = kind === 'uint32' ? 'u32' : 'f32';
-    const adopt = (backend as Partial<{ adopt(a: HostArray, d: DType): Tensor }>).adopt;
-    const chunk = adopt ? out.length : Math.min(RANDOM_CHUNK, Math.floor(backend.maxTensorBytes / 4 / 64) * 64);
-    for (let start = 0; start < out.length; start += chunk) {
-      const count = Math.min(chunk, out.length - start);
-      const params = { kind, seed, stream, offset: offset + start, count };
-      const target = adopt ? adopt.call(backend, out, dtype) : backend.alloc(dtype, [count]);
-      try {
-        runKernel(backend, tensorKernels.philox_fill, params, [], [target]);
-        if (adopt) await backend.flush();
-        else out.set(await backend.read(target) as typeof out, start);
-      } finally {
-        backend.release(target);
-      }
-    }
   }
 
   /**

@@ -1,56 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { JsBackend } from '../src/backends/js.js';
 import { NativeBackend } from '../src/backends/native.js';
-import { STAT_FIELDS, type KernelModel, type SimJob } from '../src/backends/types.js';
-import { builtinModels } from '../src/sde/models/index.js';
+import { STAT_FIELDS, type KernelModel, type SimJob } from '../src/sde/job.js';
+import { buildJob, field, simulate, type JobCase } from './helpers/jobs.js';
 
 const js = new JsBackend();
 const native = NativeBackend.load();
 
-interface Case {
-  name: string;
-  values: Record<string, number>;
-  noise: number[];
-  dt: number;
-  steps: number;
-  record: number[];
-  epsilon: number;
-}
-
 // Small problems in regimes where some paths collapse, so the counts are informative.
-const CASES: Case[] = [
-  { name: 'quartic', values: { mu: 1.5, zeta: 1 }, noise: [0.5, 2.2, 3], dt: 0.01, steps: 400, record: [0, 50, 200, 400], epsilon: 1e-3 },
-  { name: 'neuron', values: { alpha: 1, m: 6, labelNoise: 0.1 }, noise: [0.3, 1.5, 3], dt: 0.01, steps: 300, record: [0, 100, 300], epsilon: 1e-3 },
-  { name: 'teacher-student', values: { sStar: 1, sigma: 10, eta: 3 / 1024 }, noise: [5, 30, 50], dt: 3 / 1024, steps: 500, record: [0, 7, 250, 500], epsilon: 1e-2 },
-  { name: 'two-neuron', values: { sigma: 0.1, lr: 0.1, n: 5 }, noise: [0.3, 3, 6], dt: 0.1, steps: 300, record: [0, 1, 150, 300], epsilon: 0.2 },
+const CASES: JobCase[] = [
+  { model: 'quartic', fixed: { mu: 1.5, zeta: 1 }, noise: [0.5, 2.2, 3], dt: 0.01, steps: 400, record: [0, 50, 200, 400], epsilon: 1e-3 },
+  { model: 'neuron', fixed: { alpha: 1, m: 6, labelNoise: 0.1 }, noise: [0.3, 1.5, 3], dt: 0.01, steps: 300, record: [0, 100, 300], epsilon: 1e-3 },
+  { model: 'teacher-student', fixed: { sStar: 1, sigma: 10, eta: 3 / 1024 }, noise: [5, 30, 50], dt: 3 / 1024, steps: 500, record: [0, 7, 250, 500], epsilon: 1e-2 },
+  { model: 'two-neuron', fixed: { sigma: 0.1, lr: 0.1, n: 5 }, noise: [0.3, 3, 6], dt: 0.1, steps: 300, record: [0, 1, 150, 300], epsilon: 0.2 },
 ];
 
-function makeJob(c: Case, over: Partial<SimJob> = {}, seed = 7): SimJob {
-  const def = builtinModels[c.name];
-  const built = def.build(c.values, { seed: 1 });
-  const noiseParam = def.noiseParam;
-  const rows = c.noise.map((v) => built.pack({ ...c.values, [noiseParam]: v }));
-  return {
-    model: built.kernel,
-    params: Float32Array.from(rows.flat()),
-    gridOffset: 0,
-    gridCount: c.noise.length,
-    paths: 37,
-    pathOffset: 0,
-    steps: c.steps,
-    dt: c.dt,
-    record: c.record,
-    epsilon: c.epsilon,
-    seed,
-    init: built.init,
-    ...over,
-  };
-}
-
-function field(stats: Float64Array, f: number): number[] {
-  const out: number[] = [];
-  for (let i = f; i < stats.length; i += STAT_FIELDS) out.push(stats[i]);
-  return out;
+function makeJob(c: JobCase, over: Partial<SimJob> = {}, seed = 7): SimJob {
+  return buildJob(c, { paths: 37, seed, ...over });
 }
 
 function relClose(a: number, b: number, rel: number, abs = 1e-9): boolean {
@@ -61,7 +27,7 @@ describe('native simulate: the js reference semantics', () => {
   for (const c of CASES) {
     it(`${c.name}: counts equal the js backend's, moments agree to 1e-4 (log-moment 1e-3)`, async () => {
       const job = makeJob(c);
-      const [ref, got] = await Promise.all([js.simulate(job), native.simulate(job)]);
+      const [ref, got] = await Promise.all([simulate(js, job), simulate(native, job)]);
       expect(got.stats.length).toBe(c.record.length * c.noise.length * STAT_FIELDS);
       expect(field(got.stats, 0)).toEqual(field(ref.stats, 0));
       expect(field(got.stats, 1)).toEqual(field(ref.stats, 1));
@@ -81,14 +47,14 @@ describe('native simulate: the js reference semantics', () => {
   it('the initial state (record 0) is bit-identical in its moments when the init std is nonzero', async () => {
     const c = CASES[0];
     const job = makeJob(c, { record: [0], init: { mean: [0.25], std: [2], shared: false } });
-    const [ref, got] = await Promise.all([js.simulate(job), native.simulate(job)]);
+    const [ref, got] = await Promise.all([simulate(js, job), simulate(native, job)]);
     for (let i = 0; i < ref.stats.length; i++) expect(relClose(got.stats[i], ref.stats[i], 1e-5)).toBe(true);
   });
 
   it('counts diverged paths separately (quartic with a huge step)', async () => {
     const c = { ...CASES[0], dt: 0.5, noise: [1], record: [0, 30] };
     const job = makeJob(c, { init: { mean: [0], std: [4], shared: true } });
-    const [ref, got] = await Promise.all([js.simulate(job), native.simulate(job)]);
+    const [ref, got] = await Promise.all([simulate(js, job), simulate(native, job)]);
     expect(ref.stats[STAT_FIELDS + 1]).toBeGreaterThan(0);
     expect(got.stats[STAT_FIELDS + 1]).toBe(ref.stats[STAT_FIELDS + 1]);
     expect(got.stats[STAT_FIELDS]).toBe(ref.stats[STAT_FIELDS]);
@@ -97,7 +63,7 @@ describe('native simulate: the js reference semantics', () => {
   it('traces the first paths of each grid point like the js backend', async () => {
     const c = CASES[1];
     const job = makeJob(c, { trace: { paths: 3, every: 7 } });
-    const [ref, got] = await Promise.all([js.simulate(job), native.simulate(job)]);
+    const [ref, got] = await Promise.all([simulate(js, job), simulate(native, job)]);
     expect(got.trace).toBeDefined();
     expect(got.trace!.length).toBe(ref.trace!.length);
     let worst = 0;
@@ -108,7 +74,7 @@ describe('native simulate: the js reference semantics', () => {
   it('gives bit-identical stats and traces for 1, 2 and 3 threads', async () => {
     for (const c of CASES) {
       const job = makeJob(c, { paths: 300, trace: { paths: 5, every: 10 } });
-      const outs = await Promise.all([1, 2, 3].map((threads) => NativeBackend.load({ threads }).simulate(job)));
+      const outs = await Promise.all([1, 2, 3].map((threads) => simulate(NativeBackend.load({ threads }), job)));
       for (const o of outs.slice(1)) {
         expect(Array.from(o.stats)).toEqual(Array.from(outs[0].stats));
         expect(Array.from(o.trace!)).toEqual(Array.from(outs[0].trace!));
@@ -119,11 +85,11 @@ describe('native simulate: the js reference semantics', () => {
   it('gridOffset sharding reproduces the slice of an unsharded run exactly', async () => {
     const c = CASES[0];
     const full = makeJob(c, { paths: 200, init: { mean: [0], std: [2], shared: false } });
-    const whole = await native.simulate(full);
+    const whole = await simulate(native, full);
     const np = full.model.paramNames.length;
     const R = c.record.length, G = c.noise.length;
     for (let k = 0; k < G; k++) {
-      const part = await native.simulate({ ...full, gridOffset: k, gridCount: 1, params: full.params.slice(k * np, (k + 1) * np) });
+      const part = await simulate(native, { ...full, gridOffset: k, gridCount: 1, params: full.params.slice(k * np, (k + 1) * np) });
       for (let r = 0; r < R; r++) {
         for (let f = 0; f < STAT_FIELDS; f++) expect(part.stats[r * STAT_FIELDS + f]).toBe(whole.stats[(r * G + k) * STAT_FIELDS + f]);
       }
@@ -133,8 +99,8 @@ describe('native simulate: the js reference semantics', () => {
   it('pathOffset sharding reproduces the unsharded run: exact counts, traces and per-shard stats', async () => {
     const c = CASES[3];
     const full = makeJob(c, { paths: 256, trace: { paths: 256, every: 50 } });
-    const whole = await native.simulate(full);
-    const shards = await Promise.all([0, 128].map((pathOffset) => native.simulate({ ...full, paths: 128, pathOffset, trace: { paths: 128, every: 50 } })));
+    const whole = await simulate(native, full);
+    const shards = await Promise.all([0, 128].map((pathOffset) => simulate(native, { ...full, paths: 128, pathOffset, trace: { paths: 128, every: 50 } })));
     const sum = new Float64Array(whole.stats.length);
     for (const s of shards) s.stats.forEach((v, i) => { sum[i] += v; });
     expect(field(sum, 0)).toEqual(field(whole.stats, 0));
@@ -153,15 +119,19 @@ describe('native simulate: the js reference semantics', () => {
       }
     }
     // and a path shard that is a whole tile-aligned prefix is exact in every field
-    const prefix = await native.simulate({ ...full, paths: 128, trace: undefined });
-    const alone = await native.simulate({ ...full, paths: 128, trace: undefined, gridCount: 1, params: full.params.slice(0, 1) });
-    expect(alone.stats[0]).toBe(prefix.stats[0]);
+    const prefix = await simulate(native, { ...full, paths: 128, trace: undefined });
+    const alone = await simulate(native, { ...full, paths: 128, trace: undefined, gridCount: 1, params: full.params.slice(0, 1) });
+    // every field of grid point 0, every record: counts and moment sums (a zero-only comparison could not fail)
+    const R = full.record.length, G = full.gridCount;
+    const ofPrefix = Array.from({ length: R }, (_, r) => Array.from(prefix.stats.subarray(r * G * STAT_FIELDS, (r * G + 1) * STAT_FIELDS)));
+    expect(ofPrefix.flat().some((v) => v !== 0)).toBe(true);
+    expect(Array.from(alone.stats)).toEqual(ofPrefix.flat());
   });
 
   it('reports progress up to the total number of path-steps', async () => {
     const seen: number[] = [];
     const job = makeJob(CASES[0], { paths: 1000, steps: 20_000, record: [20_000], onProgress: (n) => seen.push(n) });
-    await native.simulate(job);
+    await simulate(native, job);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen[seen.length - 1]).toBe(1000 * 3 * 20_000);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
@@ -172,39 +142,39 @@ describe('native simulate: the js reference semantics', () => {
     const job = makeJob(CASES[0], { paths: 20_000, steps: 2_000_000, record: [2_000_000], signal: controller.signal });
     const started = Date.now();
     setTimeout(() => controller.abort(), 100);
-    await expect(native.simulate(job)).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/aborted/) });
+    await expect(simulate(native, job)).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/aborted/) });
     expect(Date.now() - started).toBeLessThan(5_000);
     const pre = new AbortController();
     pre.abort();
-    await expect(native.simulate({ ...job, signal: pre.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(simulate(native, { ...job, signal: pre.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
   it('rejects models without a native kernel', async () => {
     const base = makeJob(CASES[0]);
     const custom: KernelModel = { ...base.model, name: 'my-model', native: false };
-    await expect(native.simulate({ ...base, model: custom })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/no native kernel.*'webgpu' or 'js'/) });
+    await expect(simulate(native, { ...base, model: custom })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/no native kernel.*'webgpu' or 'js'/) });
     const unknown: KernelModel = { ...base.model, name: 'not-compiled-in', native: true };
-    await expect(native.simulate({ ...base, model: unknown })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    await expect(simulate(native, { ...base, model: unknown })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
   });
 
   it('wraps bad sizes into NATIVE_FAILURE errors with clear messages and the caller stack', async () => {
     const base = makeJob(CASES[0]);
-    const err = await native.simulate({ ...base, params: new Float32Array(5) }).catch((e: unknown) => e);
+    const err = await simulate(native, { ...base, params: new Float32Array(5) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'NATIVE_FAILURE', message: expect.stringMatching(/params must hold/) });
     expect((err as Error).stack).toMatch(/native\.sde\.test/);
-    await expect(native.simulate({ ...base, record: [0, 500] })).rejects.toMatchObject({ code: 'NATIVE_FAILURE', message: expect.stringMatching(/record/) });
+    await expect(simulate(native, { ...base, record: [0, 500] })).rejects.toMatchObject({ code: 'NATIVE_FAILURE', message: expect.stringMatching(/record/) });
   });
 
   it('handles edge sizes: 1 path, 0 steps, a tile boundary (128, 129 paths)', async () => {
     const c = CASES[2];
     for (const paths of [1, 16, 17, 128, 129]) {
       const job = makeJob(c, { paths });
-      const [ref, got] = await Promise.all([js.simulate(job), native.simulate(job)]);
+      const [ref, got] = await Promise.all([simulate(js, job), simulate(native, job)]);
       expect(field(got.stats, 0)).toEqual(field(ref.stats, 0));
       expect(field(got.stats, 1)).toEqual(field(ref.stats, 1));
     }
     const zero = makeJob(c, { steps: 0, record: [0] });
-    const [ref, got] = await Promise.all([js.simulate(zero), native.simulate(zero)]);
+    const [ref, got] = await Promise.all([simulate(js, zero), simulate(native, zero)]);
     expect(Array.from(got.stats)).toEqual(Array.from(ref.stats));
   });
 });

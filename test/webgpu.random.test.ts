@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebgpuBackend } from '../src/backends/webgpu.js';
 import { CollapseError } from '../src/errors.js';
+import { drawInto } from '../src/kernels/philox_fill.js';
 import { fillDraws, type Distribution } from '../src/rng/philox.js';
 import { describeWebgpu, openBackend } from './helpers/webgpu.js';
 
@@ -48,7 +49,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
     it(`${kind}: many (seed, stream, offset, length), incl. unaligned and a 2^32-block carry`, async () => {
       for (const [seed, stream, offset, n] of CASES) {
         const got = make(kind, n);
-        await gpu.random(kind, got, seed, stream, offset);
+        await drawInto(gpu, kind, got, seed, stream, offset);
         expectMatches(kind, got, reference(kind, n, seed, stream, offset), `${kind} seed=${seed} stream=${stream} offset=${offset} n=${n}`);
       }
     });
@@ -58,7 +59,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
     for (let offset = 0; offset < 8; offset++) {
       for (let n = 1; n <= 9; n++) {
         const got = new Uint32Array(n);
-        await gpu.random('uint32', got, 11, 4, offset);
+        await drawInto(gpu, 'uint32', got, 11, 4, offset);
         expectMatches('uint32', got, reference('uint32', n, 11, 4, offset), `offset=${offset} n=${n}`);
       }
     }
@@ -66,7 +67,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
 
   it('writes into a subarray view without touching its neighbours', async () => {
     const whole = new Float32Array(40).fill(-1);
-    await gpu.random('uniform', whole.subarray(3, 33), 8, 0, 6);
+    await drawInto(gpu, 'uniform', whole.subarray(3, 33), 8, 0, 6);
     expect(Array.from(whole.subarray(0, 3))).toEqual([-1, -1, -1]);
     expect(Array.from(whole.subarray(33))).toEqual(new Array(7).fill(-1));
     expectMatches('uniform', whole.subarray(3, 33), reference('uniform', 30, 8, 0, 6), 'subarray');
@@ -75,12 +76,12 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
   it('chunked calls equal one call, for every split point', async () => {
     const n = 203;
     const whole = new Uint32Array(n);
-    await gpu.random('uint32', whole, 21, 1, 2);
+    await drawInto(gpu, 'uint32', whole, 21, 1, 2);
     for (const cut of [1, 2, 3, 4, 5, 64, 101, 202]) {
       const a = new Uint32Array(cut);
       const b = new Uint32Array(n - cut);
-      await gpu.random('uint32', a, 21, 1, 2);
-      await gpu.random('uint32', b, 21, 1, 2 + cut);
+      await drawInto(gpu, 'uint32', a, 21, 1, 2);
+      await drawInto(gpu, 'uint32', b, 21, 1, 2 + cut);
       expect([...a, ...b], `cut at ${cut}`).toEqual(Array.from(whole));
     }
   });
@@ -102,7 +103,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
           const want = reference(kind, n, 99, 2, offset);
           for (const [name, backend] of [['tiled', small], ['2-D', twoD], ['one group', oneGroup]] as const) {
             const got = make(kind, n);
-            await backend.random(kind, got, 99, 2, offset);
+            await drawInto(backend, kind, got, 99, 2, offset);
             expectMatches(kind, got, want, `${name} ${kind} offset=${offset} n=${n}`);
           }
         }
@@ -118,7 +119,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
     const others = await Promise.all([openBackend(), openBackend()]);
     try {
       const outs = [new Float32Array(777), new Float32Array(777), new Float32Array(777)];
-      await Promise.all([gpu, ...others].map((b, i) => b.random('normal', outs[i], 5, 0, 1)));
+      await Promise.all([gpu, ...others].map((b, i) => drawInto(b, 'normal', outs[i], 5, 0, 1)));
       expect(Array.from(outs[1])).toEqual(Array.from(outs[0]));
       expect(Array.from(outs[2])).toEqual(Array.from(outs[0]));
     } finally {
@@ -135,7 +136,7 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
     expect((error as CollapseError).details.kernel).toBe('broken_kernel');
     // The context stays usable after a failed compile.
     const ok = new Uint32Array(5);
-    await gpu.random('uint32', ok, 1, 1, 1);
+    await drawInto(gpu, 'uint32', ok, 1, 1, 1);
     expectMatches('uint32', ok, reference('uint32', 5, 1, 1, 1), 'after error');
   });
 
@@ -147,6 +148,6 @@ describeWebgpu('webgpu random (shaders/random.wgsl) against src/rng/philox.ts', 
     expect(b.maxStatesPerJob).toBeGreaterThan(1 << 20);
     b.close();
     b.close();
-    await expect(b.random('uint32', new Uint32Array(4), 1, 1, 0)).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+    await expect(drawInto(b, 'uint32', new Uint32Array(4), 1, 1, 0)).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
   });
 });

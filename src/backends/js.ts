@@ -9,6 +9,7 @@ import type { Backend } from './types.js';
 export class JsBackend implements Backend {
   readonly info = { name: 'js' as const, device: 'plain TypeScript (reference)', threads: 1 };
   readonly maxStatesPerJob = 1 << 24;
+  readonly maxWorkgroups = Infinity;
   readonly maxTensorBytes = 2 ** 31;
   readonly #ledger = new Ledger();
 

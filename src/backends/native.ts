@@ -74,6 +74,7 @@ export interface NativeCall {
 export class NativeBackend implements Backend {
   readonly info: BackendInfo;
   readonly maxStatesPerJob = 1 << 26;
+  readonly maxWorkgroups = Infinity;
   readonly maxTensorBytes = 2 ** 34;
   readonly threads: number;
   readonly addon: NativeAddon;

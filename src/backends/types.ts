@@ -35,6 +35,8 @@ export interface Backend {
   memory(): MemoryInfo;
   /** Largest tensor this backend can bind to a kernel, in bytes. */
   readonly maxTensorBytes: number;
+  /** Most workgroups one run may dispatch (webgpu: the per-dimension limit squared); Infinity on the CPU. */
+  readonly maxWorkgroups: number;
   /** Largest number of (path × grid point) states one Monte Carlo job may hold; the SDE planner splits above it. */
   readonly maxStatesPerJob: number;
   close(): void;

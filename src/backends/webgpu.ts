@@ -114,6 +114,10 @@ export class WebgpuBackend implements Backend {
     return Math.min(this.context.limits.maxStorageBufferBindingSize, this.context.limits.maxBufferSize);
   }
 
+  get maxWorkgroups(): number {
+    return this.context.limits.maxComputeWorkgroupsPerDimension ** 2;
+  }
+
   /** States one SDE job may hold: the planner splits above it; inside, the job is tiled over state buffers. */
   get maxStatesPerJob(): number {
     return Math.min(2 ** 28, Math.floor(this.context.limits.maxStorageBufferBindingSize / 4) * 4);

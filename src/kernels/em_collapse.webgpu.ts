@@ -108,7 +108,7 @@ async function simulateOn(backend: WebgpuBackend, ctx: GpuContext, job: SimJob):
       }
       const paramsBuffer = ctx.upload(rows, Usage.STORAGE, 'params');
       const stateBuffer = ctx.acquire(states * d * 4, Usage.STORAGE, 'state');
-      const partialBytes = Math.max(R * groups * PARTIAL_BYTES, 4);
+      const partialBytes = Math.max(R * groups * PARTIAL_BYTES, PARTIAL_BYTES); // the binding needs one Partial even with no records
       const partialBuffer = ctx.acquire(partialBytes, Usage.STORAGE | Usage.COPY_SRC, 'partials');
       const chunkTracePaths = tracePaths > chunk.p0 ? tracePaths : 0;
       const traceBytes = Math.max(chunk.kCount * chunkTracePaths * samples * d * 4, 4);
