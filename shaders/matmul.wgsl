@@ -21,10 +21,12 @@
 // all must satisfy TILE_M % TM == 0, TILE_N % TN == 0, 1 <= TM, TN <= 8, and WG must be the derived value):
 //   TILE_M, TILE_N  C block per workgroup (default 64 x 64)
 //   TILE_K          k depth of one workgroup-memory stage (default 16); workgroup memory used is
-//                   4 * TILE_K * (TILE_M + TILE_N) bytes (8 KiB at the defaults)
+//                   4 * TILE_K * (TILE_M + TILE_N + 2) bytes (8.1 KiB at the defaults)
 //   TM, TN          register block per thread (default 4 x 4); thread (ty, tx) owns rows ty + i * (TILE_M / TM)
 //                   and columns tx + j * (TILE_N / TN) of the block, so stores and B reads are contiguous
-//   WG              workgroup size, (TILE_M / TM) * (TILE_N / TN) (derived; leave unset)
+//   WG              workgroup size, (TILE_M / TM) * (TILE_N / TN) (derived when unset; a host that sets it
+//                   must pass exactly that value: 256 at the defaults)
+//   SA, SB          workgroup-memory row pitches, TILE_M + 1 and TILE_N + 1 (derived; leave unset)
 //
 // Numerics: f32 throughout; every C entry is a sequential fma chain over k = 0 .. k - 1 (in order), then
 // one add of the old C when accumulating, so |error| <= ~(k + 1) * 2^-24 * sum_k |a||b| (+ |C| * 2^-24).
@@ -60,9 +62,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// Stages, k-major: as_[kk * TILE_M + row] = op(A)[row0 + row, k0 + kk], bs[kk * TILE_N + col] = op(B)[k0 + kk, col0 + col].
-var<workgroup> as_: array<f32, TILE_M * TILE_K>;
-var<workgroup> bs: array<f32, TILE_K * TILE_N>;
+// Stages, k-major: as_[kk * SA + row] = op(A)[row0 + row, k0 + kk], bs[kk * SB + col] = op(B)[k0 + kk, col0 + col].
+// The row pitch is padded by one word so that the k-walking (transposed-into-the-stage) stores hit distinct banks;
+// the compute loop reads one row kk at a time (a broadcast for A, consecutive words for B), conflict-free either way.
+override SA: u32 = TILE_M + 1u;
+override SB: u32 = TILE_N + 1u;
+var<workgroup> as_: array<f32, SA * TILE_K>;
+var<workgroup> bs: array<f32, SB * TILE_K>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -115,7 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (gr < m && gk < k) {
         v = a[a_off + select(gr * k + gk, gk * m + gr, p.trans_a != 0u)];
       }
-      as_[kk * TILE_M + row] = v;
+      as_[kk * SA + row] = v;
     }
     // Stage op(B)[k0 .., col0 ..].
     for (var e = lid; e < TILE_K * TILE_N; e += WG) {
@@ -134,16 +140,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (gc < n && gk < k) {
         v = b[b_off + select(gk * n + gc, gc * k + gk, p.trans_b != 0u)];
       }
-      bs[kk * TILE_N + col] = v;
+      bs[kk * SB + col] = v;
     }
     workgroupBarrier();
 
     for (var kk = 0u; kk < TILE_K; kk++) {
       for (var i = 0u; i < TM; i++) {
-        ar[i] = as_[kk * TILE_M + ty + i * threads_m];
+        ar[i] = as_[kk * SA + ty + i * threads_m];
       }
       for (var j = 0u; j < TN; j++) {
-        br[j] = bs[kk * TILE_N + tx + j * threads_n];
+        br[j] = bs[kk * SB + tx + j * threads_n];
       }
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) {

@@ -1,3 +1,4 @@
+import { MAX_THREADS } from '../validate.js';
 import type { BackendChoice, EngineDescription } from '../engine.js';
 import { parseInteger, UsageError } from './args.js';
 
@@ -31,7 +32,7 @@ export function parseRunSettings(values: { seed?: string; backend?: string; thre
   const seed = values.seed === undefined ? 1 : parseInteger('--seed', values.seed, 0, 0xffff_ffff);
   const backend = (values.backend ?? 'auto') as BackendChoice;
   if (!BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}; got '${values.backend}'`);
-  const threads = values.threads === undefined ? undefined : parseInteger('--threads', values.threads, 1, 1024);
+  const threads = values.threads === undefined ? undefined : parseInteger('--threads', values.threads, 1, MAX_THREADS);
   return { seed, backend, ...(threads === undefined ? {} : { threads }) };
 }
 
