@@ -1,22 +1,26 @@
 // Single-precision GEMM: C[b] = op(A[b]) * op(B[b]) (+ C[b]) for row-major f32 matrices.
 //
 // Structure (GotoBLAS/BLIS): op(A) is packed into MR-row panels (p-major: a[p*MR + i]) and op(B) into
-// NR-column panels (b[p*NR + j]), zero-padded at the m and n edges, so a single 6x16 micro-kernel
-// handles every transpose combination and every edge; edge tiles go through a small temporary.
-//   KC: depth of a packed block; one 16 x KC B micro-panel (16 KB) stays in L1 while the kernel
-//       sweeps the A block.  The k range is split into equal blocks of at most KC.
-//   MC: rows of a packed A block (MC x KC floats, 96 KB, lives in L2).
-//   NC: at most this many columns of B are packed per task (KC x NC floats, in L2/L3).
+// NR-column panels (b[p*NR + j]), zero-padded at the m and n edges, so a single 6x16 AVX2/FMA
+// micro-kernel handles every transpose combination and every edge; edge tiles of C go through a small
+// temporary. Blocking (sizes in floats):
+//   KC = 256: depth of a block; the k range is split into equal blocks of at most KC. One KC x 16
+//             B micro-panel (16 KB) stays in L1 (32 KB or more everywhere) while the kernel sweeps A.
+//   MC = 96:  rows of a packed A block (MC x KC, 96 KB, stays in L2).
+//   NC = 2048: at most this many columns of B are packed per task (KC x NC, 2 MB, L2/L3).
+// Skinny products (a task with at most kDirectPanels column panels, or row panels) let the kernel read
+// the big operand in place through strides instead of packing it: each of its panels is used by one
+// or two kernel calls, too few to pay for a packing pass. Partial edge panels are still packed.
 //
 // Numerics: every C element is an f32 FMA chain over p within each k block (in increasing p), and the
-// block sums are added to C in increasing k order (the first block stores unless accumulating). The
-// order depends only on k, never on the thread count or the task split, so results are bit-identical
-// for any number of threads.
+// block sums are added to C in increasing block order (the first block stores unless accumulating).
+// The order depends only on k, never on the thread count, the task split or packed-vs-in-place reads,
+// so results are bit-identical for any number of threads.
 //
 // Parallelism: each task owns a rectangle of one C[b] and runs the whole k loop for it, packing its
-// own A rows and B columns into thread-local scratch. Tasks are split until there are a couple per
-// thread, always halving the longer side so that the repacking stays small; problems under
-// kSerialFlops run on the calling thread.
+// own A rows and B columns into thread-local scratch (no shared mutable state). Tasks are split until
+// there are two per thread, always halving the longer side so that the repacking stays small;
+// problems under kSerialFlops run on the calling thread.
 #include "matmul.h"
 
 #include <algorithm>
@@ -24,6 +28,7 @@
 #include <cstring>
 #include <new>
 
+#include "kernel.h"
 #include "thread_pool.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -35,10 +40,9 @@ namespace sc {
 namespace {
 
 constexpr size_t MR = 6, NR = 16;  // micro-tile: 6 x 2 AVX registers = 12 accumulators
-constexpr size_t KC = 256;
-constexpr size_t MC = 96;
-constexpr size_t NC = 2048;
-constexpr double kSerialFlops = 2e6;
+constexpr size_t KC = 256, MC = 96, NC = 2048;  // see the header comment
+constexpr double kSerialFlops = 2e6;            // below this, waking a helper costs more than it saves
+constexpr size_t kDirectPanels = 2;
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
@@ -66,25 +70,59 @@ class Scratch {
   size_t cap_ = 0;
 };
 
+#ifdef SC_MATMUL_AVX2
+// In-register 8x8 transpose: on return r[j] holds column j of the rows passed in.
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+#endif
+
 // Packs rows [i0, i0+mc) and depth [p0, p0+kc) of op(A) into ceil(mc/MR) panels of MR x kc.
 // A is m x k with leading dimension lda (trans: stored k x m).
 void pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t p0, size_t kc, float* dst) {
   for (size_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const size_t mr = std::min(MR, mc - ip);
+    size_t p = 0;
     if (trans) {  // op(A)[i][p] = a[p*lda + i]: MR consecutive floats per p
-      for (size_t p = 0; p < kc; ++p) {
+      for (; p < kc; ++p) {
         const float* src = a + (p0 + p) * lda + i0 + ip;
         for (size_t r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? src[r] : 0.0f;
       }
-    } else if (mr == MR) {  // op(A)[i][p] = a[i*lda + p]: MR row streams read in step
-      const float* src = a + (i0 + ip) * lda + p0;
-      for (size_t p = 0; p < kc; ++p)
-        for (size_t r = 0; r < MR; ++r) dst[p * MR + r] = src[r * lda + p];
-    } else {
-      const float* src = a + (i0 + ip) * lda + p0;
-      for (size_t p = 0; p < kc; ++p)
-        for (size_t r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? src[r * lda + p] : 0.0f;
+      continue;
     }
+    // op(A)[i][p] = a[i*lda + p]: MR row streams, transposed 8 columns at a time.
+    const float* src = a + (i0 + ip) * lda + p0;
+#ifdef SC_MATMUL_AVX2
+    if (mr == MR) {
+      for (; p + 8 <= kc; p += 8) {
+        __m256 r[8];
+        for (size_t i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(src + i * lda + p);
+        r[6] = r[7] = _mm256_setzero_ps();
+        transpose8(r);
+        // Each store writes MR useful floats plus 2 that the next store overwrites; the last one is cut.
+        float* d = dst + p * MR;
+        for (int j = 0; j < 7; ++j) _mm256_storeu_ps(d + j * MR, r[j]);
+        _mm_storeu_ps(d + 7 * MR, _mm256_castps256_ps128(r[7]));
+        _mm_storel_pi(reinterpret_cast<__m64*>(d + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
+      }
+    }
+#endif
+    for (; p < kc; ++p)
+      for (size_t r = 0; r < MR; ++r) dst[p * MR + r] = r < mr ? src[r * lda + p] : 0.0f;
   }
 }
 
@@ -93,44 +131,74 @@ void pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t
 void pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t j0, size_t nc, float* dst) {
   for (size_t jp = 0; jp < nc; jp += NR, dst += NR * kc) {
     const size_t nr = std::min(NR, nc - jp);
-    if (trans) {  // op(B)[p][j] = b[j*ldb + p]: read each stored row contiguously, scatter by NR
-      for (size_t j = 0; j < nr; ++j) {
-        const float* src = b + (j0 + jp + j) * ldb + p0;
-        for (size_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+    if (!trans) {  // op(B)[p][j] = b[p*ldb + j]: NR consecutive floats per p
+      const float* src = b + p0 * ldb + j0 + jp;
+      if (nr == NR) {
+        for (size_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + p * ldb, NR * sizeof(float));
+      } else {
+#ifdef SC_MATMUL_AVX2
+        // Masked loads (masked-off lanes read as 0 and never fault): for n < 16, e.g. a 10-class output
+        // layer, this edge panel is the whole of B and is repacked for every k block.
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nr)), lane);
+        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nr) - 8), lane);
+        for (size_t p = 0; p < kc; ++p) {
+          _mm256_store_ps(dst + p * NR, _mm256_maskload_ps(src + p * ldb, m0));
+          _mm256_store_ps(dst + p * NR + 8, _mm256_maskload_ps(src + p * ldb + 8, m1));
+        }
+#else
+        for (size_t p = 0; p < kc; ++p)
+          for (size_t j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[p * ldb + j] : 0.0f;
+#endif
       }
-      for (size_t j = nr; j < NR; ++j)
-        for (size_t p = 0; p < kc; ++p) dst[p * NR + j] = 0.0f;
-    } else {  // op(B)[p][j] = b[p*ldb + j]: NR consecutive floats per p
-      for (size_t p = 0; p < kc; ++p) {
-        const float* src = b + (p0 + p) * ldb + j0 + jp;
-        std::memcpy(dst + p * NR, src, nr * sizeof(float));
-        std::fill(dst + p * NR + nr, dst + p * NR + NR, 0.0f);
+      continue;
+    }
+    // op(B)[p][j] = b[j*ldb + p]: stored rows are columns of op(B); transpose 8x8 blocks.
+    const float* src = b + (j0 + jp) * ldb + p0;
+    size_t p = 0;
+#ifdef SC_MATMUL_AVX2
+    if (nr == NR) {
+      for (; p + 8 <= kc; p += 8) {
+        for (size_t h = 0; h < NR; h += 8) {
+          __m256 r[8];
+          for (size_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + (h + j) * ldb + p);
+          transpose8(r);
+          for (size_t q = 0; q < 8; ++q) _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+        }
       }
     }
+#endif
+    for (; p < kc; ++p)
+      for (size_t j = 0; j < NR; ++j) dst[p * NR + j] = j < nr ? src[j * ldb + p] : 0.0f;
   }
 }
 
-// c[0:MR, 0:NR] (leading dimension ldc) = (load_c ? c : 0) + sum_p a[p*MR + i] * b[p*NR + j].
+// c[0:MR, 0:NR] (leading dimension ldc) = (load_c ? c : 0) + sum_p op(A)[i][p] * op(B)[p][j], where
+// op(A)[i][p] = a[i*rsa + p*csa] and op(B)[p][j] = b[p*rsb + j]. Packed panels have rsa = 1, csa = MR,
+// rsb = NR; the strides also let skinny products read A or B in place (see `direct_a`).
 #ifdef SC_MATMUL_AVX2
 // The 12 accumulators are separate variables: as an array gcc spills them to the stack.
-void kernel(size_t kc, const float* a, const float* b, float* c, size_t ldc, bool load_c) {
+void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
+            bool load_c) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (size_t r = 0; r < MR; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  const float* a3 = a + 3 * rsa;
 #pragma GCC unroll 4
   for (size_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 ai;
-    ai = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(ai, b0, c00); c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(ai, b0, c10); c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(ai, b0, c20); c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(ai, b0, c30); c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(ai, b0, c40); c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(ai, b0, c50); c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += MR;
-    b += NR;
+    ai = _mm256_broadcast_ss(a);           c00 = _mm256_fmadd_ps(ai, b0, c00); c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + rsa);     c10 = _mm256_fmadd_ps(ai, b0, c10); c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2 * rsa); c20 = _mm256_fmadd_ps(ai, b0, c20); c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a3);          c30 = _mm256_fmadd_ps(ai, b0, c30); c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a3 + rsa);    c40 = _mm256_fmadd_ps(ai, b0, c40); c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a3 + 2 * rsa); c50 = _mm256_fmadd_ps(ai, b0, c50); c51 = _mm256_fmadd_ps(ai, b1, c51);
+    a += csa;
+    a3 += csa;
+    b += rsb;
   }
   auto store = [&](float* row, __m256 lo, __m256 hi) {
     if (load_c) {
@@ -149,33 +217,48 @@ void kernel(size_t kc, const float* a, const float* b, float* c, size_t ldc, boo
 }
 #else
 // Portable fallback (non-x86 or a -march without AVX2/FMA); the compiler vectorizes the j loop.
-void kernel(size_t kc, const float* a, const float* b, float* c, size_t ldc, bool load_c) {
+void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
+            bool load_c) {
   float acc[MR][NR] = {};
-  for (size_t p = 0; p < kc; ++p, a += MR, b += NR)
+  for (size_t p = 0; p < kc; ++p, a += csa, b += rsb)
     for (size_t i = 0; i < MR; ++i)
-      for (size_t j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+      for (size_t j = 0; j < NR; ++j) acc[i][j] += a[i * rsa] * b[j];
   for (size_t i = 0; i < MR; ++i)
     for (size_t j = 0; j < NR; ++j) c[i * ldc + j] = (load_c ? c[i * ldc + j] : 0.0f) + acc[i][j];
 }
 #endif
 
-// C[i0:i0+mc, j0:j0+nc] (+)= packed A block (mc x kc) * packed B block (kc x nc). The B micro-panel is
-// the outer loop so it stays in L1 while the A block streams from L2.
-void macro_kernel(size_t mc, size_t nc, size_t kc, const float* pa, const float* pb, float* c, size_t ldc,
+// Where the micro-kernel reads one operand block from: packed panels (`direct` null), or in place at
+// `direct` with strides rs (across rows of A / p of B) and cs; partial edge panels are always packed.
+struct Operand {
+  const float* packed;
+  const float* direct;
+  size_t rs, cs;
+};
+
+// C[0:mc, 0:nc] (+)= A block (mc x kc) * B block (kc x nc). The B micro-panel is the outer loop so it
+// stays in L1 while the A block streams from L2.
+void macro_kernel(size_t mc, size_t nc, size_t kc, const Operand& A, const Operand& B, float* c, size_t ldc,
                   bool load_c) {
   for (size_t jr = 0; jr < nc; jr += NR) {
     const size_t nr = std::min(NR, nc - jr);
+    const bool b_packed = !B.direct || nr < NR;
+    const float* bp = b_packed ? B.packed + jr * kc : B.direct + jr;
+    const size_t rsb = b_packed ? NR : B.rs;
     for (size_t ir = 0; ir < mc; ir += MR) {
       const size_t mr = std::min(MR, mc - ir);
+      const bool a_packed = !A.direct || mr < MR;
+      const float* ap = a_packed ? A.packed + ir * kc : A.direct + ir * A.rs;
+      const size_t rsa = a_packed ? 1 : A.rs, csa = a_packed ? MR : A.cs;
       float* ct = c + ir * ldc + jr;
       if (mr == MR && nr == NR) {
-        kernel(kc, pa + ir * kc, pb + jr * kc, ct, ldc, load_c);
+        kernel(kc, ap, rsa, csa, bp, rsb, ct, ldc, load_c);
         continue;
       }
       alignas(32) float tmp[MR * NR];
       if (load_c)
         for (size_t i = 0; i < mr; ++i) std::memcpy(tmp + i * NR, ct + i * ldc, nr * sizeof(float));
-      kernel(kc, pa + ir * kc, pb + jr * kc, tmp, NR, load_c);
+      kernel(kc, ap, rsa, csa, bp, rsb, tmp, NR, load_c);
       for (size_t i = 0; i < mr; ++i) std::memcpy(ct + i * ldc, tmp + i * NR, nr * sizeof(float));
     }
   }
@@ -210,6 +293,11 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
   const size_t task_rows = task_mp * MR, task_cols = task_np * NR;
   const size_t mc_max = ceil_div(task_mp, ceil_div(task_rows, MC)) * MR;
 
+  // Skinny products read the big operand in place: packing costs a pass over it, and an A panel is
+  // used by only ceil(cols/NR) kernel calls (a B panel by ceil(rows/MR)), too few to pay that back.
+  const bool direct_a = task_np <= kDirectPanels;
+  const bool direct_b = !s.trans_b && task_mp <= kDirectPanels;
+
   auto run_task = [&](size_t t) {
     static thread_local Scratch scratch;
     const size_t bi = t / (row_tasks * col_tasks), rc = t % (row_tasks * col_tasks);
@@ -223,11 +311,26 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
     for (size_t p0 = 0; p0 < k; p0 += kc_max) {
       const size_t kc = std::min(kc_max, k - p0);
       const bool load_c = s.accumulate || p0 > 0;
-      pack_b(bb, ldb, s.trans_b, p0, kc, j0, cols, pb);
+      Operand B{pb, nullptr, 0, 0};
+      if (direct_b) {
+        B.direct = bb + p0 * ldb + j0;
+        B.rs = ldb;
+        if (cols % NR) pack_b(bb, ldb, false, p0, kc, j0 + cols / NR * NR, cols % NR, pb + cols / NR * NR * kc);
+      } else {
+        pack_b(bb, ldb, s.trans_b, p0, kc, j0, cols, pb);
+      }
       for (size_t ic = 0; ic < rows; ic += mc_max) {
         const size_t mc = std::min(mc_max, rows - ic);
-        pack_a(ab, lda, s.trans_a, i0 + ic, mc, p0, kc, pa);
-        macro_kernel(mc, cols, kc, pa, pb, cb + (i0 + ic) * n + j0, n, load_c);
+        Operand A{pa, nullptr, 0, 0};
+        if (direct_a) {
+          A.direct = s.trans_a ? ab + p0 * lda + i0 + ic : ab + (i0 + ic) * lda + p0;
+          A.rs = s.trans_a ? 1 : lda;
+          A.cs = s.trans_a ? lda : 1;
+          if (mc % MR) pack_a(ab, lda, s.trans_a, i0 + ic + mc / MR * MR, mc % MR, p0, kc, pa + mc / MR * MR * kc);
+        } else {
+          pack_a(ab, lda, s.trans_a, i0 + ic, mc, p0, kc, pa);
+        }
+        macro_kernel(mc, cols, kc, A, B, cb + (i0 + ic) * n + j0, n, load_c);
       }
     }
   };
@@ -241,3 +344,33 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
 }
 
 }  // namespace sc
+
+// ---- registry entry (src/kernels/matmul.ts declares the fields, in the order of shaders/matmul.wgsl) ----
+namespace {
+// fields: batch, m, n, k, trans_a, trans_b, accumulate, stride_a, stride_b, tiles_m, tiles_n, groups
+// (the last three are the webgpu tiling, unused here);  arrays: a, b, c (out)
+void matmul_kernel(const sc::KernelCall& call) {
+  using sc::ArrayType;
+  call.expect(12, 3);
+  sc::MatmulShape s;
+  s.batch = static_cast<uint32_t>(call.integer(0));
+  s.m = static_cast<uint32_t>(call.integer(1));
+  s.n = static_cast<uint32_t>(call.integer(2));
+  s.k = static_cast<uint32_t>(call.integer(3));
+  s.trans_a = call.integer(4) != 0;
+  s.trans_b = call.integer(5) != 0;
+  s.accumulate = call.integer(6) != 0;
+  s.stride_a = call.integer(7);
+  s.stride_b = call.integer(8);
+  const float* a = call.array<float>(0, ArrayType::F32, "A");
+  const float* b = call.array<float>(1, ArrayType::F32, "B");
+  float* c = call.array<float>(2, ArrayType::F32, "C");
+  // The TS layer validated the sizes; a short array here would be a bug there, so refuse rather than overrun.
+  const uint64_t batches = s.batch == 0 ? 0 : s.batch - 1;
+  if ((s.batch > 0 && call.length(0) < batches * s.stride_a + uint64_t(s.m) * s.k) ||
+      (s.batch > 0 && call.length(1) < batches * s.stride_b + uint64_t(s.k) * s.n) || call.length(2) < uint64_t(s.batch) * s.m * s.n)
+    throw std::invalid_argument("matmul: an operand is smaller than its shape needs");
+  sc::matmul(s, a, b, c, call.pool, call.threads);
+}
+}  // namespace
+SC_REGISTER_KERNEL("matmul", matmul_kernel);
