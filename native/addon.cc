@@ -1,6 +1,6 @@
 // Node-API bindings of the native backend: marshalling only. The math lives in the registered kernels
-// (native/kernel.h); this file has one generic entry that finds a kernel by name and runs it, inline for
-// short work or on the per-environment thread pool behind a Promise for long work (an AsyncWorker runs
+// (native/kernel.h); this file has one generic entry that finds a kernel by name and runs it, inline on the
+// calling thread (plus the pool) for short work or on the per-environment thread pool behind a Promise for long work (an AsyncWorker runs
 // the calling share on a libuv thread). The caller's arrays stay referenced until the Promise settles,
 // and nothing touches V8 off the main thread.
 //
@@ -119,8 +119,11 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     call.control = static_cast<int32_t*>(control.data);
   }
   if (!info[6].ToBoolean().Value()) {
+    // Inline (sub-millisecond work): the calling thread joins the pool's threads, no libuv hop, no Promise.
+    auto pool = pool_of(env);
+    call.pool = pool.get();
     try {
-      fn(call);  // pool stays nullptr: inline work is single-threaded
+      fn(call);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }
