@@ -1,8 +1,8 @@
 // Node-API bindings of the native backend: marshalling only. The math lives in the registered kernels
-// (native/kernel.h); this file has one generic entry that finds a kernel by name and runs it, inline on the
-// calling thread (plus the pool) for short work or on the per-environment thread pool behind a Promise for long work (an AsyncWorker runs
-// the calling share on a libuv thread). The caller's arrays stay referenced until the Promise settles,
-// and nothing touches V8 off the main thread.
+// (native/kernel.h); this file has one generic entry that finds a kernel by name and runs it: inline on the
+// calling thread (plus the per-environment pool) for short work, or behind a Promise for long work (on a
+// thread of its own plus the pool, see LongCall). The caller's arrays stay referenced until the Promise
+// settles, and nothing touches V8 off the main thread.
 //
 // Exports:
 //   run(name, variant, fields: Float64Array, arrays: TypedArray[], threads, control: Int32Array|null,
@@ -11,12 +11,15 @@
 //   kernels() -> string[];  models() -> string[];  hardwareConcurrency() -> number
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "em_collapse.h"
 #include "kernel.h"
@@ -65,34 +68,93 @@ sc::Array array_arg(const Napi::Value& v, const std::string& what) {
   return a;
 }
 
-// Runs one kernel call on a libuv thread (and the pool), resolving a deferred; keeps the arrays alive.
-class KernelWorker : public Napi::AsyncWorker {
+// One long kernel call on a thread of its own (plus the pool), settled on the JS thread through a thread-safe
+// function. Why not a napi AsyncWorker on libuv's pool: when a worker thread is terminated, Node waits for
+// its libuv work to finish before it runs any cleanup hook, so running work could not be told to stop and
+// the teardown hung until it ended. Here the environment's cleanup hook stops the call (KernelCall::stop)
+// and joins its thread while the borrowed arrays are still alive; the promise is then never settled (no JS
+// is left to see it), and nothing throws across the teardown.
+class LongCall {
  public:
-  KernelWorker(Napi::Env env, sc::KernelFn fn, sc::KernelCall call, std::shared_ptr<sc::ThreadPool> pool)
-      : Napi::AsyncWorker(env, "stochastic_collapse.run"), deferred_(Napi::Promise::Deferred::New(env)), fn_(fn),
-        call_(std::move(call)), pool_(std::move(pool)) {
-    call_.pool = pool_.get();
+  static Napi::Value Start(Napi::Env env, sc::KernelFn fn, sc::KernelCall call, std::shared_ptr<sc::ThreadPool> pool,
+                           const std::vector<Napi::Value>& keep) {
+    auto* c = new LongCall(env, fn, std::move(call), std::move(pool));
+    napi_value promise, name;
+    NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &c->deferred_, &promise), Napi::Value());
+    NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, "stochastic_collapse.run", NAPI_AUTO_LENGTH, &name), Napi::Value());
+    NAPI_THROW_IF_FAILED(env, napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, c, Settle, &c->tsfn_),
+                         Napi::Value());
+    for (const Napi::Value& v : keep) {
+      napi_ref ref;
+      NAPI_THROW_IF_FAILED(env, napi_create_reference(env, v, 1, &ref), Napi::Value());
+      c->refs_.push_back(ref);
+    }
+    NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, Teardown, c), Napi::Value());
+    c->thread_ = std::thread([c] { c->Work(); });
+    return Napi::Value(env, promise);
   }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Keep(const Napi::Value& v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
-  void Execute() override {
+
+ private:
+  LongCall(napi_env env, sc::KernelFn fn, sc::KernelCall call, std::shared_ptr<sc::ThreadPool> pool)
+      : env_(env), fn_(fn), call_(std::move(call)), pool_(std::move(pool)) {
+    call_.pool = pool_.get();
+    call_.stop = &stop_;
+  }
+
+  void Work() {
     try {
       fn_(call_);
     } catch (const std::exception& e) {
-      SetError(e.what());
+      failed_ = true;
+      error_ = e.what();
     }
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+    napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
   }
 
- protected:
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  // On the JS thread once the work is done; env is null when the thread-safe function is torn down instead.
+  static void Settle(napi_env env, napi_value, void* context, void*) {
+    auto* c = static_cast<LongCall*>(context);
+    if (env == nullptr) {
+      if (c->torn_down_) delete c;  // the environment is gone: its references went with it
+      return;
+    }
+    c->thread_.join();
+    napi_remove_env_cleanup_hook(env, Teardown, c);
+    for (napi_ref ref : c->refs_) napi_delete_reference(env, ref);
+    if (c->failed_) {
+      napi_value message, error;
+      napi_create_string_utf8(env, c->error_.c_str(), c->error_.size(), &message);
+      napi_create_error(env, nullptr, message, &error);
+      napi_reject_deferred(env, c->deferred_, error);
+    } else {
+      napi_value undefined;
+      napi_get_undefined(env, &undefined);
+      napi_resolve_deferred(env, c->deferred_, undefined);
+    }
+    delete c;
+  }
 
- private:
-  Napi::Promise::Deferred deferred_;
+  // The environment's cleanup hook (a worker thread is going away): stop the work and wait for it.
+  static void Teardown(void* context) {
+    auto* c = static_cast<LongCall*>(context);
+    c->stop_.store(true);
+    if (c->thread_.joinable()) c->thread_.join();
+    c->torn_down_ = true;
+  }
+
+  napi_env env_;
   sc::KernelFn fn_;
   sc::KernelCall call_;
   std::shared_ptr<sc::ThreadPool> pool_;
-  std::vector<Napi::ObjectReference> refs_;
+  napi_deferred deferred_ = nullptr;
+  napi_threadsafe_function tsfn_ = nullptr;
+  std::vector<napi_ref> refs_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool failed_ = false;
+  bool torn_down_ = false;
+  std::string error_;
 };
 
 Napi::Value Run(const Napi::CallbackInfo& info) {
@@ -129,13 +191,9 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     }
     return env.Undefined();
   }
-  auto* worker = new KernelWorker(env, fn, std::move(call), pool_of(env));
-  worker->Keep(info[2]);
-  worker->Keep(info[3]);
-  if (info[5].IsObject()) worker->Keep(info[5]);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  std::vector<Napi::Value> keep{info[2], info[3]};
+  if (info[5].IsObject()) keep.push_back(info[5]);
+  return LongCall::Start(env, fn, std::move(call), pool_of(env), keep);
 }
 
 Napi::Value Alloc(const Napi::CallbackInfo& info) {

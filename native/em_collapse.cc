@@ -60,8 +60,9 @@ struct Job {
   uint32_t check_every;  // steps between cancellation checks / progress reports
 };
 
-inline bool cancelled(const int32_t* control) {
-  return control != nullptr && __atomic_load_n(&control[0], __ATOMIC_RELAXED) != 0;
+inline bool cancelled(const int32_t* control, const std::atomic<bool>* stop) {
+  return (control != nullptr && __atomic_load_n(&control[0], __ATOMIC_RELAXED) != 0) ||
+         (stop != nullptr && stop->load(std::memory_order_relaxed));
 }
 
 template <class M>
@@ -158,7 +159,7 @@ void run_item(const Job& job, size_t item, double* partial) {
       __atomic_fetch_add(&job.control[1], static_cast<int32_t>(progress >> 10), __ATOMIC_RELAXED);
       progress &= 1023;
     }
-    if (cancelled(job.control)) throw Aborted();
+    if (cancelled(job.control, job.c.stop)) throw Aborted();
   }
 }
 
@@ -170,7 +171,7 @@ void run_model(const SimConfig& c, ModelShape shape, double* stats, float* trace
   const size_t items = G * job.tiles;
   std::vector<double> partial(items * R * kStatFields, 0.0);
   auto body = [&](size_t item) {
-    if (cancelled(control)) throw Aborted();
+    if (cancelled(control, c.stop)) throw Aborted();
     run_item<M>(job, item, partial.data() + item * R * kStatFields);
   };
   if (pool != nullptr && c.threads > 1 && items > 1) {
@@ -269,6 +270,7 @@ void em_collapse_kernel(const sc::KernelCall& call) {
   c.trace_paths = static_cast<uint32_t>(call.integer(9));
   c.trace_every = static_cast<uint32_t>(call.integer(10));
   c.threads = call.threads;
+  c.stop = call.stop;
   c.params = call.array<float>(0, ArrayType::F32, "params");
   c.params_len = call.length(0);
   c.data = call.array<float>(1, ArrayType::F32, "data");

@@ -3,6 +3,7 @@
 // Work is split into items (grid point, tile of up to kTile paths); every item writes its own partial
 // statistics, combined in item order, so results are bit-identical for any thread count.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -34,6 +35,7 @@ struct SimConfig {
   bool init_shared = true;
   uint32_t trace_paths = 0, trace_every = 1;  // trace_paths = 0: no trace
   unsigned threads = 1;
+  const std::atomic<bool>* stop = nullptr;  // environment teardown: stop like a cancel
 };
 
 // Thrown when control[0] becomes nonzero during a run.

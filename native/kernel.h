@@ -6,6 +6,7 @@
 // same order as the WGSL `Params` struct), its arrays (inputs, then outputs), the thread pool, and an
 // optional control block (control[0] != 0 asks a long kernel to stop; control[1] counts its progress).
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -32,6 +33,13 @@ struct KernelCall {
   ThreadPool* pool = nullptr;   // nullptr: run on the calling thread only
   unsigned threads = 1;
   int32_t* control = nullptr;   // optional [cancel, progress]
+  const std::atomic<bool>* stop = nullptr;  // set when the calling environment (a worker thread) is going away
+
+  // Whether a long kernel should stop now: its caller cancelled, or its environment is being torn down.
+  bool cancelled() const {
+    return (control != nullptr && __atomic_load_n(&control[0], __ATOMIC_RELAXED) != 0) ||
+           (stop != nullptr && stop->load(std::memory_order_relaxed));
+  }
 
   // Throws std::invalid_argument unless the call has exactly `fields` fields and `arrays` arrays.
   void expect(size_t fields, size_t arrays) const;

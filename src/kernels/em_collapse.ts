@@ -90,7 +90,15 @@ async function simulateNative(backend: NativeBackend, job: SimJob): Promise<SimS
   return job.trace ? { stats, trace } : { stats };
 }
 
-export function simulateReference(job: SimJob): SimStats {
+/** How long the reference computes before it lets the event loop run (an abort, a Ctrl-C, timers). */
+const YIELD_MS = 20;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The reference semantics of em_collapse, in plain TypeScript (f64 sums rounded to f32 once per step). It yields
+ * to the event loop every ~20 ms, so an abort takes effect within a fraction of a second.
+ */
+export async function simulateReference(job: SimJob): Promise<SimStats> {
   const { model, steps, dt, record, epsilon, seed, init, trace } = job;
   const { d, m, data } = model;
   const np = model.paramNames.length;
@@ -105,10 +113,12 @@ export function simulateReference(job: SimJob): SimStats {
   const normals = new Float64Array(4);
   const initNormals = new Float32Array(d);
   let done = 0;
+  let lastYield = performance.now();
   for (let k = 0; k < job.gridCount; k++) {
     const p = job.params.subarray(k * np, (k + 1) * np);
     const gk = job.gridOffset + k;
     for (let path = 0; path < job.paths; path++) {
+      if (performance.now() - lastYield > YIELD_MS) { await yieldToEventLoop(); lastYield = performance.now(); job.onProgress?.(done); }
       if (job.signal?.aborted) throw aborted('simulation', job.signal.reason);
       const gp = job.pathOffset + path;
       fillDraws('normal', initNormals, seed, STREAM.init, 0, gp, init.shared ? 0 : gk);
@@ -116,6 +126,11 @@ export function simulateReference(job: SimJob): SimStats {
       let j = 0; // next noise draw of this path
       let r = 0;
       for (let s = 0; ; s++) {
+        if ((s & 1023) === 1023 && performance.now() - lastYield > YIELD_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+          if (job.signal?.aborted) throw aborted('simulation', job.signal.reason);
+        }
         while (r < record.length && record[r] === s) {
           measure(model, x, p, epsilon, stats, ((r * job.gridCount) + k) * STAT_FIELDS);
           r++;

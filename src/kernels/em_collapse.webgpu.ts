@@ -5,7 +5,7 @@
  * host, and progress and abort are checked between submits. The WGSL is shaders/em_collapse.wgsl specialised
  * to the model (`emKernelSource`).
  */
-import { aborted, invalidArgument } from '../errors.js';
+import { aborted, CollapseError, invalidArgument } from '../errors.js';
 import type { WebgpuBackend } from '../backends/webgpu.js';
 import { STAT_FIELDS, type KernelModel, type SimJob, type SimStats } from '../sde/job.js';
 import { alignUp, BINDING_ALIGN, GpuContext, SHADER_STAGE_COMPUTE, Usage } from '../webgpu/gpu.js';
@@ -80,7 +80,9 @@ async function simulateOn(backend: WebgpuBackend, ctx: GpuContext, job: SimJob):
   if (job.gridCount === 0 || job.paths === 0) return traceOut ? { stats, trace: traceOut } : { stats };
   if (job.signal?.aborted) throw aborted('simulation', job.signal.reason);
 
-  const { pipeline, layout } = await ctx.pipeline(`em_collapse(${model.name})`, emKernelSource(model), { WG: wg }, EM_LAYOUT);
+  const source = emKernelSource(model);
+  const { pipeline, layout } = await ctx.pipeline(`em_collapse(${model.name})`, source, { WG: wg }, EM_LAYOUT)
+    .catch((error: unknown) => { throw inModelSource(error, model, source); });
   const chunks = planChunks(backend, job);
 
   const np = paramStride(model);
@@ -373,4 +375,18 @@ ${PRECISE_MATH}
 ${model.wgsl.trim()}
 
 ${shaderSource('em_collapse.wgsl')}`;
+}
+
+/**
+ * A compile error inside the model's own WGSL, re-worded with the line of the model's source (what its
+ * author wrote) rather than of the generated shader.
+ */
+function inModelSource(error: unknown, model: KernelModel, source: string): unknown {
+  if (!(error instanceof CollapseError) || error.code !== 'SHADER_COMPILE') return error;
+  const line = Number(error.details.line);
+  const first = source.split('\n').indexOf(`// ---- model '${model.name}' ----`) + 2; // 1-based line of the model's first line
+  const count = model.wgsl.trim().split('\n').length;
+  if (!(line >= first && line < first + count)) return error;
+  const message = error.message.replace(/line \d+:(\d+): /, (_m, column: string) => `model '${model.name}' WGSL line ${line - first + 1}:${column}: `);
+  return new CollapseError('SHADER_COMPILE', message, { ...error.details, modelLine: line - first + 1 }, { cause: error });
 }

@@ -8,6 +8,9 @@ import type { BuiltModel, ModelDefinition } from './model.js';
 import { wilson } from './special.js';
 import type { CollapseOptions, CollapseResult, Grid2 } from './types.js';
 
+/** Most grid points one call accepts. */
+export const MAX_GRID = 100_000;
+
 /** Largest step count accepted (the counters are 64-bit; this keeps step × dt meaningful in f64). */
 export const MAX_STEPS = 2 ** 40;
 
@@ -36,7 +39,7 @@ export interface Plan {
 
 function resolveModel(model: unknown): ModelDefinition {
   if (typeof model === 'string') {
-    const found = builtinModels[model];
+    const found = Object.hasOwn(builtinModels, model) ? builtinModels[model] : undefined;
     if (!found) throw invalidArgument('model', model, `one of ${Object.keys(builtinModels).map((n) => `'${n}'`).join(', ')} (or a defineModel(...) result)`);
     return found;
   }
@@ -76,7 +79,11 @@ export function planCollapse(options: CollapseOptions): Plan {
   const sweep = options.sweep ?? definition.noiseParam;
   if (!known.includes(sweep)) throw invalidArgument('sweep', sweep, `a parameter of model '${definition.name}' (${known.join(', ')})`);
   if (!Array.isArray(options.noise) || options.noise.length === 0) throw invalidArgument('noise', options.noise, `a non-empty list of values of '${sweep}'`);
-  if (options.noise.length > 1_000_000) throw invalidArgument('noise', options.noise, 'at most 1 000 000 grid points');
+  // Results hold a row per grid point and record, and the theory a quadrature per point: beyond this, cut the
+  // sweep into shards (shard.gridStart/gridEnd, `collapse sweep --shard`) and merge them.
+  if (options.noise.length > MAX_GRID) throw invalidArgument('noise', options.noise, `at most ${MAX_GRID} grid points per call (split larger sweeps with shard.gridStart/gridEnd and mergeResults)`);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('onProgress', options.onProgress, 'a function');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalidArgument('signal', options.signal, 'an AbortSignal');
   const noise = options.noise.map((v, i) => checkParam(definition, sweep, v, `noise[${i}] (a value of '${sweep}')`));
   const paths = integerIn('paths', options.paths, 1, MAX_U32);
   const steps = integerIn('steps', options.steps, 1, MAX_STEPS);
@@ -135,6 +142,31 @@ export function planCollapse(options: CollapseOptions): Plan {
  * needs, sums their statistics exactly, and reports; progress and abort pass through.
  */
 export async function runPlan(plan: Plan, backend: Backend, options: Pick<CollapseOptions, 'onProgress' | 'signal'>): Promise<CollapseResult> {
+  // A throwing onProgress stops the run on every backend and rejects the call with its error: the backends
+  // see an abort (native polls progress from a timer, where a throw would escape as an uncaught exception).
+  const stop = new AbortController();
+  let callbackError: { error: unknown } | undefined;
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  try {
+    return await runJobs(plan, backend, {
+      signal,
+      onProgress: options.onProgress && ((p) => {
+        if (callbackError) return;
+        try {
+          options.onProgress!(p);
+        } catch (error) {
+          callbackError = { error };
+          stop.abort(error);
+        }
+      }),
+    });
+  } catch (error) {
+    if (callbackError) throw callbackError.error;
+    throw error;
+  }
+}
+
+async function runJobs(plan: Plan, backend: Backend, options: Pick<CollapseOptions, 'onProgress' | 'signal'>): Promise<CollapseResult> {
   const K = plan.gridEnd - plan.gridStart;
   const R = plan.record.length;
   const np = plan.built.kernel.paramNames.length;
@@ -264,13 +296,20 @@ const SAME_KEYS = ['model', 'sweep', 'steps', 'dt', 'epsilon', 'seed'] as const;
  */
 export function mergeResults(parts: readonly CollapseResult[]): CollapseResult {
   if (!Array.isArray(parts) || parts.length === 0) throw invalidArgument('parts', parts, 'a non-empty array of collapse results');
+  parts.forEach((part, i) => {
+    const ok = part !== null && typeof part === 'object' && Array.isArray(part.noise) && Array.isArray(part.collapsed) && Array.isArray(part.record)
+      && Number.isInteger(part.gridStart) && Number.isInteger(part.pathStart) && Number.isInteger(part.paths);
+    if (!ok) throw invalidArgument(`parts[${i}]`, part, 'a result of engine.collapse');
+  });
   const first = parts[0];
   for (const part of parts) {
     for (const key of SAME_KEYS) {
       if (part[key] !== first[key]) throw invalidArgument(`parts: ${key}`, part[key], `the same ${key} in every part (${first[key]})`);
     }
-    if (JSON.stringify(part.record) !== JSON.stringify(first.record) || JSON.stringify(part.params) !== JSON.stringify(first.params)) {
-      throw invalidArgument('parts', 'different record steps or parameters', 'parts of one sweep');
+    for (const key of ['record', 'params', 'init'] as const) {
+      if (JSON.stringify(part[key]) !== JSON.stringify(first[key])) {
+        throw invalidArgument(`parts: ${key}`, JSON.stringify(part[key]), `the same ${key} in every part (${JSON.stringify(first[key])}): parts of one sweep`);
+      }
     }
   }
   // Group by grid piece; within a piece the path shards must tile the same paths range.

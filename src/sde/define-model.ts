@@ -71,6 +71,20 @@ export function defineModel(spec: CustomModelSpec): ModelDefinition {
     return o;
   };
   const js = spec.js;
+  // Mistakes in user code that would otherwise give silently wrong counts: a function that returns its result
+  // instead of writing `out` (which then stays zero), and a distance that is not a number ≥ 0.
+  const filled = (returned: unknown, what: string): void => {
+    if (returned !== undefined) {
+      throw new CollapseError('INVALID_ARGUMENT', `model '${spec.name}': js.${what} must write its result into \`out\` and return nothing; it returned ${Array.isArray(returned) || ArrayBuffer.isView(returned) ? 'an array' : typeof returned}`, { model: spec.name });
+    }
+  };
+  const checkedDistance = (v: unknown): number => {
+    if (typeof v !== 'number' || v < 0) {
+      throw new CollapseError('INVALID_ARGUMENT', `model '${spec.name}': js.distance must return a number ≥ 0 (NaN counts the path as diverged); it returned ${String(v)}`, { model: spec.name });
+    }
+    return v;
+  };
+  if (js) for (const f of ['drift', 'diffusion', 'distance'] as const) if (typeof js[f] !== 'function') throw invalidArgument(`js.${f}`, js[f], 'a function');
   return {
     name: spec.name,
     summary: spec.summary ?? `custom model '${spec.name}'`,
@@ -90,9 +104,9 @@ export function defineModel(spec: CustomModelSpec): ModelDefinition {
           native: false,
           js: js
             ? {
-                drift: (x, p, _data, out) => js.drift(x, byName(p), out),
-                diffusion: (x, p, _data, k, out) => js.diffusion(x, byName(p), k, out),
-                distance: (x, p) => js.distance(x, byName(p)),
+                drift: (x, p, _data, out) => filled(js.drift(x, byName(p), out), 'drift'),
+                diffusion: (x, p, _data, k, out) => filled(js.diffusion(x, byName(p), k, out), 'diffusion'),
+                distance: (x, p) => checkedDistance(js.distance(x, byName(p))),
               }
             : { drift: missing(spec.name, 'js drift'), diffusion: missing(spec.name, 'js diffusion'), distance: missing(spec.name, 'js distance') },
           wgsl: spec.wgsl ?? '',
