@@ -12,6 +12,8 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+# NumPy's `@` on Debian links the reference BLAS unless OpenBLAS is installed: the matmul peer must be OpenBLAS.
+[ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
 ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || want_lvp=1
 mesa_ok=0
 if dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2[5-9]\.'; then mesa_ok=1; fi

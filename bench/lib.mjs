@@ -180,15 +180,16 @@ export function median(xs) {
 /**
  * Times `call` (sync or promise-returning) with benchmark.js as a deferred benchmark. `work` is the number of
  * units (normals, path-steps) one call does. Returns a measurement with the rate from the median sample (the
- * peers report medians too) and benchmark.js's own hz / rme / sample count.
+ * peers report medians too) and benchmark.js's own hz / rme / sample count. `maxTime` (seconds per measurement)
+ * defaults to 4 (1 with `quick`); suites that time many things give less.
  */
-export function measure(name, call, { work, unit, quick, meta = {} }) {
+export function measure(name, call, { work, unit, quick, meta = {}, maxTime }) {
   return new Promise((resolve) => {
     const bench = new Benchmark(name, {
       defer: true,
       initCount: 1,
       minSamples: quick ? 3 : 5,
-      maxTime: quick ? 1 : 4,
+      maxTime: maxTime ?? (quick ? 1 : 4),
       delay: 0,
       fn(deferred) {
         Promise.resolve()

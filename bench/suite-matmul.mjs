@@ -1,6 +1,6 @@
 // Suite `matmul`: f32 GEMM GFLOP/s at the tensor level on each backend vs NumPy and PyTorch, and the fixed cost
 // of one kernel launch.
-import { Benchmark, fmtRatio, mdTable, median, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
+import { fmtRatio, mdTable, measure, median, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
 
 export const title = 'matmul: f32 GEMM GFLOP/s and launch cost';
 
@@ -22,41 +22,8 @@ const params = (s) => ({ m: s.m, n: s.n, k: s.k, ...(s.transposeA ? { transposeA
 /** Queued kernel launches per flush in the enqueue-cost measurement. */
 const QUEUED = 1000;
 
-/**
- * lib.mjs's `measure` with a per-measurement time budget: the suite times ~40 things, and 4 s each would take
- * several minutes. benchmark.js as a deferred benchmark, an untimed warm-up call done by the caller before.
- */
-function measureFor(name, call, { work, unit, quick, meta = {} }) {
-  return new Promise((resolve) => {
-    const bench = new Benchmark(name, {
-      defer: true,
-      initCount: 1,
-      minSamples: quick ? 3 : 5,
-      maxTime: quick ? 0.4 : 1.5,
-      delay: 0,
-      fn(deferred) {
-        Promise.resolve()
-          .then(call)
-          .then(() => deferred.resolve(), (error) => { bench.error = error; bench.abort(); deferred.resolve(); });
-      },
-    });
-    bench.on('complete', () => {
-      if (bench.error) {
-        resolve({ name, ...meta, error: String(bench.error?.message ?? bench.error) });
-        return;
-      }
-      const sample = bench.stats.sample;
-      const med = median(sample);
-      resolve({
-        name, ...meta, unit, work, source: 'benchmark.js (deferred)',
-        perSecond: work / med, medianSeconds: med, meanSeconds: bench.stats.mean,
-        hz: bench.hz, opsPerSecond: bench.hz, rme: bench.stats.rme, samples: sample.length, callsPerSample: bench.count,
-        sampleSeconds: sample,
-      });
-    });
-    bench.run({ async: true });
-  });
-}
+/** Seconds per measurement: the suite times ~40 things, and lib.mjs's default 4 s each would take minutes. */
+const budget = (quick) => (quick ? 0.4 : 1.5);
 
 /** Deterministic operands in [-1, 1) (an LCG: no allocation-heavy RNG, the same data on every backend). */
 function operand(length, seed) {
@@ -142,12 +109,12 @@ export async function run({ lib, quick, machine }) {
       await engine.flush();
       const got = await engine.read(tc);
       if (got[0] !== 6) throw new Error(`1×1×1 matmul returned ${got[0]}, expected 6`);
-      add(await measureFor(`${c.name}: launch, 1×1×1 run + flush`, () => { engine.run('matmul', params(one), [ta, tb], [tc]); return engine.flush(); },
-        { work: 1, unit: 'launches', quick, meta: { ...meta, shape: 'launch-sync', problem: one } }));
-      add(await measureFor(`${c.name}: launch, ${QUEUED}× 1×1×1 queued + 1 flush`, () => {
+      add(await measure(`${c.name}: launch, 1×1×1 run + flush`, () => { engine.run('matmul', params(one), [ta, tb], [tc]); return engine.flush(); },
+        { work: 1, unit: 'launches', quick, meta: { ...meta, shape: 'launch-sync', problem: one }, maxTime: budget(quick) }));
+      add(await measure(`${c.name}: launch, ${QUEUED}× 1×1×1 queued + 1 flush`, () => {
         for (let i = 0; i < QUEUED; i++) engine.run('matmul', params(one), [ta, tb], [tc]);
         return engine.flush();
-      }, { work: QUEUED, unit: 'launches', quick, meta: { ...meta, shape: 'launch-queued', problem: { ...one, queued: QUEUED } } }));
+      }, { work: QUEUED, unit: 'launches', quick, meta: { ...meta, shape: 'launch-queued', problem: { ...one, queued: QUEUED } }, maxTime: budget(quick) }));
       engine.release(ta, tb, tc);
     } catch (e) {
       // No kernel (native before matmul is registered), or a broken one: one row, the shapes are not tried.
@@ -173,7 +140,7 @@ export async function run({ lib, quick, machine }) {
         made.push(tc);
         await engine.flush();
         checkProduct(await engine.read(tc), a, b, s);
-        add(await measureFor(name, () => { engine.run('matmul', params(s), [ta, tb], [tc]); return engine.flush(); }, { work, unit, quick, meta: m }));
+        add(await measure(name, () => { engine.run('matmul', params(s), [ta, tb], [tc]); return engine.flush(); }, { work, unit, quick, meta: m, maxTime: budget(quick) }));
       } catch (e) {
         add({ ...m, name, error: errorText(e) });
       } finally {
@@ -188,7 +155,7 @@ export async function run({ lib, quick, machine }) {
       const name = `${c.name} ${s.label}, host level engine.kernels.matmul`;
       try {
         checkProduct(await engine.kernels.matmul({ a, b, ...params(s) }), a, b, s);
-        add(await measureFor(name, () => engine.kernels.matmul({ a, b, ...params(s) }), { work: flopsOf(s), unit, quick, meta: { ...meta, shape: 'host', problem: params(s) } }));
+        add(await measure(name, () => engine.kernels.matmul({ a, b, ...params(s) }), { work: flopsOf(s), unit, quick, meta: { ...meta, shape: 'host', problem: params(s) }, maxTime: budget(quick) }));
       } catch (e) {
         add({ ...meta, shape: 'host', name, error: errorText(e) });
       }

@@ -15,7 +15,8 @@ import argparse
 import json
 import os
 import sys
-import time
+
+from gemm_timing import time_product
 
 SHAPE_HELP = 'MxNxK[:tA][:tB]: C is m×n, op(A) m×k, op(B) k×n; tA stores A as k×m (used as a.T), tB stores B as n×k'
 
@@ -78,22 +79,8 @@ def operands(rng, s):
 
 def time_shape(rng, s):
     a, b = operands(rng, s)
-    c = a @ b  # warm-up: BLAS threads, page faults
-    t0 = time.perf_counter()
-    c = a @ b  # calibration: how many calls make a ~10 ms sample
-    first = time.perf_counter() - t0
-    assert c.shape == (s['m'], s['n']) and c.dtype == np.float32
-    inner = max(1, int(0.01 / max(first, 1e-7)))
-    times = []
-    started = time.perf_counter()
-    while len(times) < args.repeat and (len(times) < 3 or time.perf_counter() - started < args.budget):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            c = a @ b
-        times.append((time.perf_counter() - t0) / inner)
-    med = float(np.median(times))
-    flops = 2 * s['m'] * s['n'] * s['k']
-    return {**s, 'flops': flops, 'inner': inner, 'times': times, 'median': med, 'flopsPerSecond': flops / med}
+    assert a @ b.dtype == np.float32
+    return time_product(lambda: a @ b, s, args.repeat, args.budget)
 
 
 def main():

@@ -13,9 +13,9 @@ Usage: torch_matmul.py --threads 1 --shape 512x512x512 --shape 10x3136x128:tA [-
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
+
+from gemm_timing import time_product
 
 
 def parse_args():
@@ -55,22 +55,8 @@ def operands(g, s):
 
 def time_shape(g, s):
     a, b = operands(g, s)
-    c = torch.mm(a, b)  # warm-up: thread pool, page faults
-    t0 = time.perf_counter()
-    c = torch.mm(a, b)  # calibration: how many calls make a ~10 ms sample
-    first = time.perf_counter() - t0
-    assert tuple(c.shape) == (s['m'], s['n']) and c.dtype == torch.float32
-    inner = max(1, int(0.01 / max(first, 1e-7)))
-    times = []
-    started = time.perf_counter()
-    while len(times) < args.repeat and (len(times) < 3 or time.perf_counter() - started < args.budget):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            c = torch.mm(a, b)
-        times.append((time.perf_counter() - t0) / inner)
-    med = statistics.median(times)
-    flops = 2 * s['m'] * s['n'] * s['k']
-    return {**s, 'flops': flops, 'inner': inner, 'times': times, 'median': med, 'flopsPerSecond': flops / med}
+    assert torch.mm(a, b).dtype == torch.float32
+    return time_product(lambda: torch.mm(a, b), s, args.repeat, args.budget)
 
 
 def main():
