@@ -77,6 +77,7 @@ export class WebgpuBackend implements Backend {
   #pass: GPUComputePassEncoder | undefined;
   /** Uniform buffers of the runs in the open encoder: back to the pool once it is submitted. */
   #uniforms: GPUBuffer[] = [];
+  readonly #pipelines = new Map<string, ReturnType<GpuContext['pipeline']>>();
 
   private constructor(context: GpuContext, options: WebgpuBackendOptions) {
     this.context = context;
@@ -169,9 +170,7 @@ export class WebgpuBackend implements Backend {
     const overrides = kernel.webgpu.overrides?.(params) ?? {};
     const groups = kernel.webgpu.workgroups(params, inputs);
     const [x, y] = this.context.dispatchShape(groups);
-    const entries = layoutEntries(inputs.length, outputs.length);
-    const pipeline = this.context.pipeline(kernel.name, kernelSource(kernel), overrides, entries);
-    pipeline.catch(() => {});
+    const pipeline = this.#pipeline(kernel, overrides, inputs.length, outputs.length);
     this.#post(async () => {
       const { pipeline: compiled, layout } = await pipeline;
       if (groups === 0) return;
@@ -223,6 +222,18 @@ export class WebgpuBackend implements Backend {
   }
 
   /** Queues `work` after everything queued before; the caller awaits the result (and gets its error). */
+  /** The kernel's pipeline, looked up by a short key first (the context's cache keys on the whole source). */
+  #pipeline<P>(kernel: KernelSpec<P>, overrides: Record<string, number>, inputs: number, outputs: number) {
+    const key = `${kernel.name}|${inputs}|${outputs}|${JSON.stringify(overrides)}`;
+    let found = this.#pipelines.get(key);
+    if (!found) {
+      found = this.context.pipeline(kernel.name, kernelSource(kernel), overrides, layoutEntries(inputs, outputs));
+      found.catch(() => this.#pipelines.delete(key));
+      this.#pipelines.set(key, found);
+    }
+    return found;
+  }
+
   #enqueue<T>(work: () => Promise<T>): Promise<T> {
     const result = this.#tail.then(() => {
       this.context.check();
