@@ -201,14 +201,15 @@ bool shape_of(const std::string& name, size_t data_len, ModelShape& out) {
 
 }  // namespace
 
-std::vector<std::string> model_names() { return {Quartic::kName, Neuron::kName, TeacherStudent::kName, TwoNeuron::kName}; }
+std::vector<std::string> model_names() { return {Quartic::kName, Neuron::kName, TeacherStudent::kName, TwoNeuronMomentum::kName, TwoNeuron::kName}; }
 
 ModelShape model_shape(const std::string& name, size_t data_len) {
   ModelShape s{};
   if (shape_of<Quartic>(name, data_len, s) || shape_of<Neuron>(name, data_len, s) ||
-      shape_of<TeacherStudent>(name, data_len, s) || shape_of<TwoNeuron>(name, data_len, s))
+      shape_of<TeacherStudent>(name, data_len, s) || shape_of<TwoNeuron>(name, data_len, s) ||
+      shape_of<TwoNeuronMomentum>(name, data_len, s))
     return s;
-  throw std::invalid_argument("unknown native model '" + name + "' (compiled in: quartic, neuron, teacher-student, two-neuron)");
+  throw std::invalid_argument("unknown native model '" + name + "' (compiled in: quartic, neuron, teacher-student, two-neuron, two-neuron-sgd)");
 }
 
 void simulate(const SimConfig& c, double* stats, size_t stats_len, float* trace, size_t trace_len, int32_t* control,
@@ -243,6 +244,7 @@ void simulate(const SimConfig& c, double* stats, size_t stats_len, float* trace,
   if (c.model == Quartic::kName) run_model<Quartic>(c, shape, stats, trace, control, pool);
   else if (c.model == Neuron::kName) run_model<Neuron>(c, shape, stats, trace, control, pool);
   else if (c.model == TeacherStudent::kName) run_model<TeacherStudent>(c, shape, stats, trace, control, pool);
+  else if (c.model == TwoNeuronMomentum::kName) run_model<TwoNeuronMomentum>(c, shape, stats, trace, control, pool);
   else run_model<TwoNeuron>(c, shape, stats, trace, control, pool);
 }
 

@@ -107,9 +107,10 @@ struct TeacherStudent {
   static double distance(const double* x, const float*, const float*, int) { return std::fabs(x[0] * x[1]); }
 };
 
-// Appendix toy: two GELU neurons (a1, a2, b1, b2) on n points (data x then y); params (c); distance ‖w1 − w2‖.
+// Appendix toy without momentum ("two-neuron-sgd"): two GELU neurons (a1, a2, b1, b2) on n points (data x then y);
+// params (c); distance ‖w1 − w2‖.
 struct TwoNeuron {
-  static constexpr const char* kName = "two-neuron";
+  static constexpr const char* kName = "two-neuron-sgd";
   static constexpr int D = 4;
   static constexpr int NP = 1;
   static int noise_dim(size_t data_len) { return static_cast<int>(data_len / 2); }
@@ -149,6 +150,57 @@ struct TwoNeuron {
     for (int q = 0; q < 4; ++q) {
       float* __restrict w = x[q];
       for (int l = 0; l < n; ++l) w[l] = w[l] + f[q][l] * inv_m * dt + nz[q][l];
+    }
+  }
+  static double distance(const double* x, const float*, const float*, int) { return std::hypot(x[0] - x[1], x[2] - x[3]); }
+};
+
+// Appendix toy as the paper runs it ("two-neuron"): the same network, SGD with heavy-ball momentum. State
+// (a1, a2, b1, b2, v_a1, v_a2, v_b1, v_b2), v the pre-step velocity; params (c, beta, invLr); with dt = lr one
+// step is v <- beta v + g, w <- w - lr v. Drift: w: -beta v - grad L; v: ((beta - 1) v + grad L) / lr.
+// Noise column i: w: c grad f(x_i); v: -(c / lr) grad f(x_i). Distance ‖w1 − w2‖ on the weights.
+struct TwoNeuronMomentum {
+  static constexpr const char* kName = "two-neuron";
+  static constexpr int D = 8;
+  static constexpr int NP = 3;
+  static int noise_dim(size_t data_len) { return static_cast<int>(data_len / 2); }
+  static bool data_ok(size_t data_len) { return data_len >= 2 && data_len % 2 == 0; }
+  template <class Noise>
+  static void step(float* const* x, const StepArgs& a, Noise& noise, uint64_t j) {
+    constexpr int L = Noise::kLanes;
+    alignas(64) float f[4][L], nz[4][L];
+    const int n = a.n, m = a.m;
+    const float c = a.p[0], beta = a.p[1], inv_lr = a.p[2], sdt = a.sqrt_dt, inv_m = 1.0f / static_cast<float>(m);
+    for (int q = 0; q < 4; ++q)
+      for (int l = 0; l < n; ++l) { f[q][l] = 0.0f; nz[q][l] = 0.0f; }
+    float* __restrict a1 = x[0];
+    float* __restrict a2 = x[1];
+    float* __restrict b1 = x[2];
+    float* __restrict b2 = x[3];
+    for (int i = 0; i < m; ++i) {
+      const float xi = a.data[i], yi = a.data[m + i];
+      const float* __restrict z = noise.draw(j + static_cast<uint64_t>(i));
+      for (int l = 0; l < n; ++l) {
+        const float z1 = a1[l] * xi, z2 = a2[l] * xi;
+        const float g0 = b1[l] * TwoNeuron::gelu_prime(z1) * xi;
+        const float g1 = b2[l] * TwoNeuron::gelu_prime(z2) * xi;
+        const float g2 = TwoNeuron::gelu(z1);
+        const float g3 = TwoNeuron::gelu(z2);
+        const float res = b1[l] * g2 + b2[l] * g3 - yi;
+        f[0][l] += res * g0; f[1][l] += res * g1; f[2][l] += res * g2; f[3][l] += res * g3;  // m grad L
+        const float zs = c * (z[l] * sdt);
+        nz[0][l] += g0 * zs; nz[1][l] += g1 * zs; nz[2][l] += g2 * zs; nz[3][l] += g3 * zs;
+      }
+    }
+    const float dt = a.dt;
+    for (int q = 0; q < 4; ++q) {
+      float* __restrict w = x[q];
+      float* __restrict v = x[4 + q];
+      for (int l = 0; l < n; ++l) {
+        const float gl = f[q][l] * inv_m, vv = v[l];
+        w[l] = w[l] + (-beta * vv - gl) * dt + nz[q][l];
+        v[l] = vv + ((beta - 1.0f) * vv + gl) * inv_lr * dt + (-inv_lr) * nz[q][l];
+      }
     }
   }
   static double distance(const double* x, const float*, const float*, int) { return std::hypot(x[0] - x[1], x[2] - x[3]); }

@@ -12,7 +12,7 @@ const CASES: JobCase[] = [
   { model: 'quartic', fixed: { mu: 1.5, zeta: 1 }, noise: [0.5, 2.2, 3], dt: 0.01, steps: 400, record: [0, 50, 200, 400], epsilon: 1e-3 },
   { model: 'neuron', fixed: { alpha: 1, m: 6, labelNoise: 0.1 }, noise: [0.3, 1.5, 3], dt: 0.01, steps: 300, record: [0, 100, 300], epsilon: 1e-3 },
   { model: 'teacher-student', fixed: { sStar: 1, sigma: 10, eta: 3 / 1024 }, noise: [5, 30, 50], dt: 3 / 1024, steps: 500, record: [0, 7, 250, 500], epsilon: 1e-2 },
-  { model: 'two-neuron', fixed: { sigma: 0.1, lr: 0.1, n: 5 }, noise: [0.3, 3, 6], dt: 0.1, steps: 300, record: [0, 1, 150, 300], epsilon: 0.2 },
+  { model: 'two-neuron-sgd', fixed: { sigma: 0.1, lr: 0.1, n: 5 }, noise: [0.3, 3, 6], dt: 0.1, steps: 300, record: [0, 1, 150, 300], epsilon: 0.2 },
 ];
 
 function makeJob(c: JobCase, over: Partial<SimJob> = {}, seed = 7): SimJob {

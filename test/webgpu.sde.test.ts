@@ -20,7 +20,7 @@ const CASES: JobCase[] = [
   { model: 'quartic', fixed: { mu: 1.5, zeta: 1 }, noise: [0.5, 2, 3], dt: 0.01, epsilon: 1e-4 },
   { model: 'neuron', fixed: { alpha: 1, m: 8, labelNoise: 0.1 }, noise: [0.2, 1, 2], dt: 0.01, epsilon: 5e-4 },
   { model: 'teacher-student', fixed: { sStar: 1, sigma: 10, eta: 3 / 1024 }, noise: [5, 26, 40], dt: 3 / 1024, epsilon: 0.3 },
-  { model: 'two-neuron', fixed: { sigma: 0.1, lr: 0.1, n: 8 }, noise: [0.1, 1, 3], dt: 0.1, epsilon: 0.05 },
+  { model: 'two-neuron-sgd', fixed: { sigma: 0.1, lr: 0.1, n: 8 }, noise: [0.1, 1, 3], dt: 0.1, epsilon: 0.05 },
 ];
 
 /**
@@ -180,13 +180,14 @@ describeWebgpu('webgpu simulate (shaders/em_collapse.wgsl) against the js backen
     }
   });
 
-  it('a broken model becomes CollapseError SHADER_COMPILE naming the kernel', async () => {
+  it('a broken model becomes CollapseError SHADER_COMPILE naming the kernel and the line of the model', async () => {
     const job = buildJob(CASES[0]);
     const model = { ...job.model, name: 'broken', wgsl: job.model.wgsl.replace('x[0] * x[0]; }', 'undefined_symbol; }') };
     const error = await simulate(gpu, { ...job, model }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CollapseError);
     expect((error as CollapseError).code).toBe('SHADER_COMPILE');
-    expect((error as CollapseError).message).toMatch(/^em_collapse\(broken\): line \d+:\d+: .*undefined_symbol/);
+    const line = model.wgsl.trim().split('\n').findIndex((l) => l.includes('undefined_symbol')) + 1;
+    expect((error as CollapseError).message).toMatch(new RegExp(`^em_collapse\\(broken\\): model 'broken' WGSL line ${line}:\\d+: .*undefined_symbol`));
   });
 
   it('generates a printable kernel source with the prelude', () => {

@@ -13,7 +13,7 @@ export function modelsCommand(argv: string[], io: Io): number {
   if (values.json) {
     io.stdout.write(JSON.stringify(models.map((m) => ({
       name: m.name, summary: m.summary, params: m.params, noiseParam: m.noiseParam, noiseLabel: m.noiseLabel,
-      distance: m.distanceLabel, defaults: m.defaults,
+      distance: m.distanceLabel, defaults: m.defaults, theory: m.theoryNote,
     })), null, 2) + '\n');
     return 0;
   }
@@ -32,6 +32,7 @@ export function modelsCommand(argv: string[], io: Io): number {
       ...params,
       `  noise parameter (--noise sweeps it): ${m.noiseParam} (${m.noiseLabel})`,
       `  collapse: ${m.distanceLabel} < --epsilon`,
+      ...(m.theoryNote ? [`  theory: ${m.theoryNote}`] : []),
       `  defaults: --steps ${d.steps} --dt ${d.dt} --record ${d.record.join(',')} --epsilon ${d.epsilon}`,
     ].join('\n');
   });

@@ -1,5 +1,6 @@
 import type { ModelDefinition } from '../model.js';
 import { dataNormals, givenOrGenerated, packData } from './data.js';
+import { discreteExponent, signChange } from '../theory.js';
 
 /**
  * Fig. 2 (PAPER.md §2.4): f(x) = w₂ tanh(w₁x) on m data points, L = (1/2m) Σ (f(xᵢ) − yᵢ)²,
@@ -17,7 +18,10 @@ export const neuron: ModelDefinition = {
   noiseParam: 'alpha',
   noiseLabel: 'noise level α = ηζ²σ′(0)/2',
   distanceLabel: '‖w‖',
-  defaults: { dt: 0.01, steps: 64_000, record: [4_000, 8_000, 16_000, 32_000, 64_000], epsilon: 1e-2 },
+  theoryNote: 'threshold r = Σxy/Σx² (Theorem 5.1) and thresholdEM; alpha = (Σx²/m)(α − |r|), lyapunov, lyapunovEM, and lyapunovU/V(EM) along w₁ ± w₂',
+  // Fig. 2 reads its curves at t = 1000·k/99 for k = 3, 7, 15, 31, 63 (saved indices 4…64 of LinRange(0, 1000, 100)):
+  // t ≈ 30.3, 70.7, 151.5, 313.1, 636.4, i.e. these steps at dt = 0.01
+  defaults: { dt: 0.01, steps: 63_636, record: [3_030, 7_071, 15_152, 31_313, 63_636], epsilon: 1e-2 },
   build(values, context) {
     const { x, y } = givenOrGenerated(context, 'neuron', () => {
       const n = dataNormals(context.seed, 2 * values.m);
@@ -84,16 +88,29 @@ fn distance(x: State, p: Params) -> f32 { return length(vec2f(x[0], x[1])); }
       },
       pack: (v) => [Math.sqrt((2 * v.alpha) / m)],
       init: { mean: [0, 0], std: [1e-3, 1e-3], shared: true },
-      theory(grid) {
+      theory(grid, run) {
         const meanXX = sxx / m;
+        // near w = 0, u = w₁ + w₂ and v = w₁ − w₂ obey du = u(a dt + c dW), dv = −v(a dt + c dW) with
+        // a = Σxy/m and c² = 2α Σx²/m (PAPER.md §2.4); Theorem 4.1 along u gives α_u = c²/2 − a = (Σx²/m)(α − r)
+        const a = sxy / m;
+        const exponents = (alpha: number) => {
+          const c = Math.sqrt(2 * alpha * meanXX);
+          return { u: discreteExponent(a, c, run.dt).exponent, v: discreteExponent(-a, c, run.dt).exponent };
+        };
+        const thresholdEM = signChange((alpha) => { const e = exponents(alpha); return Math.max(e.u, e.v); }, 0, 4 * Math.abs(r) + 1);
         return {
           threshold: Math.abs(r),
           thresholdLabel: 'α = Σxᵢyᵢ / Σxᵢ² (Theorem 5.1)',
-          facts: { r, sumXY: sxy, sumXX: sxx },
+          facts: { r, sumXY: sxy, sumXX: sxx, ...(thresholdEM === undefined ? {} : { thresholdEM }) },
           points: grid.map((v) => {
             const lu = meanXX * (r - v.alpha);
             const lv = -meanXX * (r + v.alpha);
-            return { alpha: v.alpha - Math.abs(r), lyapunov: Math.max(lu, lv) };
+            const em = exponents(v.alpha);
+            // the less attracted direction decides: α = min(α_u, α_v) = (Σx²/m)(α − |r|)
+            return {
+              alpha: -Math.max(lu, lv), lyapunov: Math.max(lu, lv), lyapunovEM: Math.max(em.u, em.v),
+              lyapunovU: lu, lyapunovV: lv, lyapunovUEM: em.u, lyapunovVEM: em.v,
+            };
           }),
         };
       },

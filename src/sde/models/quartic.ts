@@ -1,5 +1,6 @@
-import { gammaP, logGamma, normalCdf } from '../special.js';
-import type { ModelDefinition, PointTheory } from '../model.js';
+import { gammaP, logGamma } from '../special.js';
+import { discreteExponent, quarticCollapseProbability, signChange } from '../theory.js';
+import type { ModelDefinition, PointTheory, RunSettings } from '../model.js';
 
 /**
  * Fig. 1: dθ = (μθ − θ³) dt + ζθ dB (PAPER.md §2.2). The invariant set is θ = 0; the collapse measure is
@@ -15,6 +16,7 @@ export const quartic: ModelDefinition = {
   noiseParam: 'zeta',
   noiseLabel: 'noise level ζ',
   distanceLabel: 'θ²',
+  theoryNote: 'threshold ζ_c = √(2μ) and thresholdEM; alpha = ζ²/2 − μ, lyapunov, lyapunovEM; probability at every recorded step (both sides of ζ_c); stationaryProbability and stationary moments of θ² below ζ_c',
   defaults: { dt: 0.0025, steps: 80_000, record: [10_000, 20_000, 40_000, 80_000], epsilon: 1e-30 },
   build() {
     return {
@@ -40,9 +42,11 @@ fn distance(x: State, p: Params) -> f32 { return x[0] * x[0]; }
       init: { mean: [0], std: [2], shared: true },
       theory(grid, run) {
         const mu = grid[0]?.mu ?? 1.5;
+        const zetaEM = mu > 0 ? signChange((z) => discreteExponent(mu, z, run.dt).exponent, 0, Math.max(4 * Math.sqrt(2 * mu), 1)) : undefined;
         return {
           threshold: mu > 0 ? Math.sqrt(2 * mu) : 0,
           thresholdLabel: 'ζ = √(2μ)',
+          ...(zetaEM === undefined ? {} : { facts: { thresholdEM: zetaEM } }),
           points: grid.map((v) => quarticPoint(v.mu, v.zeta, run)),
         };
       },
@@ -50,40 +54,33 @@ fn distance(x: State, p: Params) -> f32 { return x[0] * x[0]; }
   },
 };
 
-function quarticPoint(mu: number, zeta: number, run: { dt: number; record: readonly number[]; epsilon: number }): PointTheory {
+/**
+ * The theory of one grid point. α and the continuous exponent are Theorem 4.1's; `lyapunovEM` and the
+ * probability are for the Euler–Maruyama run at step dt, from the same formula on both sides of ζ_c
+ * (`quarticCollapseProbability`); the t → ∞ law below ζ_c is kept apart as `stationaryProbability`.
+ */
+function quarticPoint(mu: number, zeta: number, run: RunSettings): PointTheory {
   const z2 = zeta * zeta;
-  const h = run.dt;
   const alpha = z2 / 2 - mu;
-  const point: PointTheory = {
-    alpha,
-    lyapunov: -alpha,
-    lyapunovEM: -alpha + h * (-(mu * mu) / 2 + mu * z2 - (3 * z2 * z2) / 4),
-  };
+  const scheme = discreteExponent(mu, zeta, run.dt);
+  const init = { mean: run.init?.mean[0] ?? 0, std: run.init?.std[0] ?? 2 };
+  const probability = quarticCollapseProbability({
+    mu, exponent: scheme.exponent, variance: scheme.variance, init, epsilon: run.epsilon,
+    times: run.record.map((step) => step * run.dt),
+  });
+  const point: PointTheory = { alpha, lyapunov: -alpha, lyapunovEM: scheme.exponent, probability };
   if (zeta > 0 && alpha < 0) {
-    // θ²/ζ² ~ Gamma(ν, 1), ν = μ/ζ² − ½.
+    // θ²/ζ² ~ Gamma(ν, 1), ν = μ/ζ² − ½ (PAPER.md §2.2): reached only after the (slow, near ζ_c) mixing time.
     const nu = mu / z2 - 0.5;
     return {
       ...point,
+      stationaryProbability: gammaP(nu, run.epsilon / z2),
       stationaryMean: mu - z2 / 2,
       stationarySecondMoment: mu * mu - (z2 * z2) / 4,
       stationaryVariance: z2 * (mu - z2 / 2),
-      probability: run.record.map(() => gammaP(nu, run.epsilon / z2)),
     };
   }
-  if (zeta > 0 && mu > 0) {
-    // Y = −log(|θ|/√μ): Brownian motion with drift m = ζ²/2 − μ, variance ζ², reflected at 0 (PAPER.md §2.2).
-    const m = alpha;
-    const a = Math.log(Math.sqrt(mu) / Math.sqrt(run.epsilon));
-    const probability = run.record.map((step) => {
-      const t = step * h;
-      if (t === 0) return 0;
-      const s = zeta * Math.sqrt(t);
-      const logTail = (2 * m * a) / z2 + Math.log(Math.max(normalCdf((-a - m * t) / s), 1e-300));
-      return Math.min(1, Math.max(0, 1 - (normalCdf((a - m * t) / s) - Math.exp(logTail))));
-    });
-    return { ...point, probability };
-  }
-  return point;
+  return zeta > 0 ? { ...point, stationaryProbability: 1 } : point;
 }
 
 /** E|θ| under the stationary law (exported for tests). */

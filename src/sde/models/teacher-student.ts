@@ -1,4 +1,6 @@
 import type { ModelDefinition } from '../model.js';
+import { gammaP } from '../special.js';
+import { discreteExponent } from '../theory.js';
 
 /**
  * Fig. 5, one mode of the linear teacher–student model (PAPER.md §2.5): with s = s_u s_v,
@@ -17,6 +19,7 @@ export const teacherStudent: ModelDefinition = {
   noiseParam: 'sigma',
   noiseLabel: 'label noise σ',
   distanceLabel: '|s| = |s_u s_v|',
+  theoryNote: 'threshold σ = √(2ŝ*/η); alpha = ησ² − 2ŝ* (= −2s̃), lyapunov, lyapunovEM on both sides; stationary Gamma law of s (mean s̃, variance s̃ησ², stationaryProbability) when s̃ > 0',
   defaults: { dt: 3 / 1024, steps: 50_000, record: [10_000, 25_000, 50_000], epsilon: 1e-20 },
   build() {
     return {
@@ -50,7 +53,7 @@ fn distance(x: State, p: Params) -> f32 { return abs(x[0] * x[1]); }
       },
       pack: (v) => [v.sStar, Math.sqrt(v.eta) * v.sigma],
       init: { mean: [1, 1], std: [0, 0], shared: true },
-      theory(grid) {
+      theory(grid, run) {
         const first = grid[0];
         return {
           threshold: first && first.eta > 0 ? Math.sqrt((2 * first.sStar) / first.eta) : undefined,
@@ -58,12 +61,20 @@ fn distance(x: State, p: Params) -> f32 { return abs(x[0] * x[1]); }
           points: grid.map((v) => {
             const noise = v.eta * v.sigma * v.sigma;
             const sTilde = v.sStar - noise / 2;
-            if (sTilde <= 0) return { alpha: -sTilde, lyapunov: 2 * sTilde, stationaryMean: 0, stationaryVariance: 0 };
+            // Near s = 0 (balanced, s_u = s_v): s_u' = s_u(1 + ŝ*·dt − √η σ √dt ξ) and s = s_u², so s has twice
+            // s_u's exponents. Theorem 4.1 on ds = −2s(s − ŝ* − ησ²/2)dt + 2σ√η s dB gives α = ησ² − 2ŝ* = −2s̃.
+            const exponents = {
+              alpha: -2 * sTilde,
+              lyapunov: 2 * sTilde,
+              lyapunovEM: 2 * discreteExponent(v.sStar, Math.sqrt(v.eta) * v.sigma, run.dt).exponent,
+            };
+            if (sTilde <= 0) return { ...exponents, stationaryMean: 0, stationaryVariance: 0, stationaryProbability: 1 };
             return {
-              alpha: -sTilde,
+              ...exponents,
               stationaryMean: sTilde,
               stationaryVariance: sTilde * noise,
               stationarySecondMoment: sTilde * noise + sTilde * sTilde,
+              stationaryProbability: gammaP(sTilde / noise, run.epsilon / noise),
             };
           }),
         };
