@@ -1,6 +1,6 @@
 // The `collapse` CLI, spawned as users run it: outputs, exit codes, messages, interruption and --resume.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +67,7 @@ describe('help and listings', () => {
     expect(models.code).toBe(0);
     expect(models.stdout).toMatch(/quartic[\s\S]*mu\s+default 1\.5[\s\S]*zeta/);
     const list = JSON.parse(cli(['models', '--json']).stdout);
-    expect(list.map((m: { name: string }) => m.name)).toEqual(['quartic', 'neuron', 'teacher-student', 'two-neuron']);
+    expect(list.map((m: { name: string }) => m.name)).toEqual(['quartic', 'neuron', 'teacher-student', 'two-neuron', 'two-neuron-sgd']);
   });
 });
 
@@ -80,7 +80,7 @@ describe('sweep', () => {
     expect(r.stdout).toMatch(/backend: +js/);
     expect(r.stdout).toContain('ζ = √(2μ) ≈ 1.732');
     expect(r.seconds).toBeLessThan(30); // exits by itself, promptly
-    expect(readdirSync(out).sort()).toEqual(['collapse.png', 'collapse.svg', 'result.csv', 'result.json']);
+    expect(readdirSync(out).sort()).toEqual(['collapse.png', 'collapse.svg', 'result.csv', 'result.json', 'run.json']);
 
     const result = json(join(out, 'result.json'));
     expect(result.noise).toEqual([1, 1.5, 2, 2.5, 3, 3.5]);
@@ -88,7 +88,8 @@ describe('sweep', () => {
     expect(result.paths).toBe(64);
     expect(result.backend).toBe('js');
     expect(result.theory.threshold).toBeCloseTo(Math.sqrt(3), 12);
-    expect(result.pathStepsPerSecond).toBeGreaterThan(0);
+    expect(result.pathStepsPerSecond).toBeUndefined(); // wall-clock fields live in run.json
+    expect(json(join(out, 'run.json')).pathStepsPerSecond).toBeGreaterThan(0);
     expect(result.collapsed).toHaveLength(6);
     for (const [k, row] of result.collapsed.entries()) {
       expect(row).toHaveLength(2);
@@ -172,14 +173,15 @@ describe('sweep', () => {
   });
 
   it('reports an unexpected error with exit 1, the stack only with COLLAPSE_DEBUG=1', () => {
-    const file = join(TMP, 'a-file');
-    writeFileSync(file, 'x');
-    const args = ['sweep', '--noise', '1', '--paths', '2', '--steps', '10', '--backend', 'js', '--out', join(file, 'sub')];
-    const r = cli(args);
+    // An errno the CLI does not know (injected by a test hook) is the unexpected kind; ENOTDIR & co. are exit 2.
+    const args = ['sweep', '--noise', '1', '--paths', '2', '--steps', '10', '--backend', 'js', '--out', dir('unexpected')];
+    const env = { COLLAPSE_TEST_FAIL_WRITE: 'checkpoint.json=EWEIRD' };
+    const r = cli(args, env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^collapse: unexpected error: .*ENOTDIR/);
+    expect(r.stderr).toMatch(/^collapse: unexpected error: .*EWEIRD/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const debug = cli(args, { COLLAPSE_DEBUG: '1' });
+    expect(existsSync(dir('unexpected'))).toBe(false);
+    const debug = cli(args, { ...env, COLLAPSE_DEBUG: '1' });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
@@ -220,7 +222,7 @@ describe('interruption and --resume', () => {
     const resumed = cli([...SMALL, '--out', out, '--resume']);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain('3 came from the checkpoint');
-    expect(readdirSync(out).sort()).toEqual(['collapse.png', 'collapse.svg', 'result.csv', 'result.json']);
+    expect(readdirSync(out).sort()).toEqual(['collapse.png', 'collapse.svg', 'result.csv', 'result.json', 'run.json']);
     expect(counts(out)).toEqual(counts(whole));
     expect(readFileSync(join(out, 'result.csv'), 'utf8')).toBe(readFileSync(join(whole, 'result.csv'), 'utf8'));
   });

@@ -18,8 +18,9 @@ export const MAX_GRID = 1_000_000;
 /** node:util parseArgs in strict mode, its errors reworded as UsageErrors naming the command's help. */
 export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T):
   ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
     const code = (error as { code?: string }).code;
     let message = error instanceof Error ? error.message : String(error);
@@ -38,6 +39,15 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(
     }
     throw new UsageError(message, `see 'collapse ${command} --help'`);
   }
+  // An option given twice is refused rather than resolved by "last wins" (only --set may repeat).
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option' || options[token.name]?.multiple) continue;
+    if (seen.has(token.name)) throw new UsageError(`option '--${token.name}' is given twice; give it once`, `see 'collapse ${command} --help'`);
+    seen.add(token.name);
+  }
+  const { tokens: _tokens, ...rest } = parsed;
+  return rest as ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>;
 }
 
 /** A number written by a person: decimal or exponent notation, finite. */
@@ -110,7 +120,69 @@ export function parseSets(model: ModelDefinition, sets: readonly string[]): Reco
     if (eq <= 0) throw new UsageError(`--set takes name=value (e.g. --set mu=1.5); got '${s}'`);
     const name = s.slice(0, eq).trim();
     if (!known.includes(name)) throw new UsageError(`model '${model.name}' has no parameter '${name}'; its parameters are ${known.join(', ')}`, `see 'collapse models'`);
+    if (Object.hasOwn(out, name)) throw new UsageError(`--set ${name} is given twice; give each parameter once`);
     out[name] = parseNumber(`--set ${name}`, s.slice(eq + 1));
   }
   return out;
+}
+
+/** A valid value of a parameter different from `v` (for probing what the parameter changes). */
+function probeValue(spec: ModelDefinition['params'][string], v: number): number | undefined {
+  const ok = (x: number) => Number.isFinite(x) && x !== v && (spec.min === undefined || x >= spec.min) && (spec.max === undefined || x <= spec.max)
+    && (!spec.integer || Number.isInteger(x));
+  return [v + 1, v - 1, v * 1.5 + 0.25, v / 2, spec.min, spec.max].find((x): x is number => x !== undefined && ok(x));
+}
+
+/**
+ * The parameters of a built-in model that a sweep really varies per grid point: those that change only the
+ * kernel's per-point parameter vector (`pack`), not what `build` bakes in (the data, its size, the initial
+ * condition). The neuron's `m` (the data size) and `labelNoise` (the generated labels) are fixed when the model
+ * is built, so sweeping them would label the result with values that were never used. Derived by building the
+ * model twice per parameter (cheap: the models build in microseconds to milliseconds).
+ */
+export function sweepableParams(model: ModelDefinition, values: Record<string, number>, seed: number): string[] {
+  const fingerprint = (v: Record<string, number>) => {
+    const b = model.build(v, { seed });
+    return { b, key: JSON.stringify([b.kernel.d, b.kernel.m, b.kernel.paramNames, Array.from(b.kernel.data), b.init]) };
+  };
+  let base: ReturnType<typeof fingerprint>;
+  try {
+    base = fingerprint(values);
+  } catch {
+    return [model.noiseParam];
+  }
+  return Object.keys(model.params).filter((name) => {
+    const probe = probeValue(model.params[name], values[name]);
+    if (probe === undefined) return name === model.noiseParam;
+    const changed = { ...values, [name]: probe };
+    try {
+      if (fingerprint(changed).key !== base.key) return false; // baked in at build time
+      return JSON.stringify(base.b.pack(changed)) !== JSON.stringify(base.b.pack(values)); // and really used per point
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * `--sweep` and `--set` together: the swept parameter must be one the model can vary per grid point, and must
+ * not also be fixed with --set (its values come from --noise).
+ */
+export function checkSweep(model: ModelDefinition, sweep: string | undefined, sets: Record<string, number>, seed: number): void {
+  const name = sweep ?? model.noiseParam;
+  if (sweep !== undefined && !Object.hasOwn(model.params, sweep)) {
+    throw new UsageError(`--sweep: model '${model.name}' has no parameter '${sweep}'; its parameters are ${Object.keys(model.params).join(', ')}`, `see 'collapse models'`);
+  }
+  if (Object.hasOwn(sets, name)) {
+    throw new UsageError(`--set ${name}=${sets[name]} conflicts with the sweep: '${name}' is the swept parameter and takes its values from --noise; drop --set ${name}, or sweep another parameter with --sweep`);
+  }
+  if (sweep !== undefined) {
+    const values: Record<string, number> = {};
+    for (const [k, spec] of Object.entries(model.params)) values[k] = sets[k] ?? spec.default;
+    const ok = sweepableParams(model, values, seed);
+    if (!ok.includes(sweep)) {
+      throw new UsageError(`--sweep ${sweep}: model '${model.name}' cannot sweep '${sweep}': it is fixed when the model is built (e.g. the data it generates), so every grid point would use the same value; the sweepable parameters are ${ok.join(', ')}`,
+        `run one sweep per value of ${sweep} with --set ${sweep}=VALUE; see 'collapse models'`);
+    }
+  }
 }

@@ -24,7 +24,11 @@ export const commonOptions = {
   steps: { type: 'string' },
   dt: { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
+
+/** Largest --steps: every backend counts steps in 32 bits (the native addon and WGSL use u32 counters). */
+export const MAX_CLI_STEPS = 0xffff_ffff;
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'native', 'js'];
 
@@ -43,4 +47,52 @@ export function parseRunSettings(values: { seed?: string; backend?: string; thre
 export function reasonNote(info: EngineDescription): string | undefined {
   const opened = info.backend === 'webgpu' || /software|adapter is/i.test(info.reason);
   return opened ? `note: a Dawn "Warning: ... artificially reduced" line above, if any, is harmless\n` : undefined;
+}
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM for the whole time a command writes: the first one aborts `signal` and is noted
+ * in `code` (130 or 143); the command stops at its next safe point. A second one exits at once; it still runs
+ * only between synchronous steps, so never in the middle of writing a file (the files are written synchronously).
+ */
+export class Interrupt {
+  readonly #controller = new AbortController();
+  readonly #io: Io;
+  #code = 0;
+  /** What the first signal's message says will happen. */
+  message = 'stopping';
+  /** Called before the message is printed (e.g. to clear a progress bar). */
+  beforeMessage: (() => void) | undefined;
+  readonly #handler = (name: NodeJS.Signals) => {
+    if (this.#code !== 0) process.exit(this.#code); // a second Ctrl-C: leave now (what is on disk is consistent)
+    this.#code = name === 'SIGINT' ? 130 : 143;
+    this.beforeMessage?.();
+    this.#io.stderr.write(`\n${name === 'SIGINT' ? 'Ctrl-C' : name}: ${this.message} (again to quit at once)\n`);
+    this.#controller.abort(new Error(`interrupted by ${name}`));
+  };
+
+  constructor(io: Io) {
+    this.#io = io;
+    process.on('SIGINT', this.#handler);
+    process.on('SIGTERM', this.#handler);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** 0 until interrupted, then the exit code (130 SIGINT, 143 SIGTERM). */
+  get code(): number {
+    return this.#code;
+  }
+
+  /** Acts as if interrupted (the COLLAPSE_STOP_AFTER_BATCHES test hook). */
+  stop(reason: string): void {
+    if (this.#code === 0) this.#code = 130;
+    this.#controller.abort(new Error(reason));
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.#handler);
+    process.off('SIGTERM', this.#handler);
+  }
 }

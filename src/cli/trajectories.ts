@@ -1,15 +1,15 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine } from '../engine.js';
 import { paramsText } from '../plot/collapse.js';
 import { fmt } from '../plot/render.js';
 import { trajectoriesFigure, type SidePanel } from '../plot/trajectories.js';
-import { MAX_STEPS, planCollapse } from '../sde/collapse.js';
+import { planCollapse } from '../sde/collapse.js';
 import { quarticStationaryDensity } from '../sde/models/quartic.js';
 import type { CollapseOptions } from '../sde/types.js';
-import { findModel, parseCommand, parseGrid, parseInteger, parsePositive, parseSets, UsageError } from './args.js';
-import { commonOptions, type Io, parseRunSettings, reasonNote } from './common.js';
-import { isDirectoryOrMissing, toJson, writeAtomic } from './files.js';
+import { checkSweep, findModel, parseCommand, parseGrid, parseInteger, parsePositive, parseSets, UsageError } from './args.js';
+import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, parseRunSettings, reasonNote } from './common.js';
+import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson } from './files.js';
 import { TRAJECTORIES_HELP } from './help.js';
 import { duration } from './progress.js';
 
@@ -48,31 +48,57 @@ export async function trajectoriesCommand(argv: string[], io: Io): Promise<numbe
   const noise = parseGrid('--noise', values.noise);
   if (noise.length > MAX_PANELS) throw new UsageError(`--noise: at most ${MAX_PANELS} noise levels (one panel each); got ${noise.length}`);
   const run = parseRunSettings(values);
+  checkSweep(model, values.sweep, params, run.seed);
   const paths = values.paths === undefined ? 50 : parseInteger('--paths', values.paths, 1, 1000);
   const firstRecord = model.defaults.record.find((r) => r > 0) ?? model.defaults.steps;
-  const steps = values.steps === undefined ? firstRecord : parseInteger('--steps', values.steps, 1, MAX_STEPS);
+  const steps = values.steps === undefined ? firstRecord : parseInteger('--steps', values.steps, 1, MAX_CLI_STEPS);
   const dt = values.dt === undefined ? model.defaults.dt : parsePositive('--dt', values.dt);
   const every = values.every === undefined ? Math.max(1, Math.round(steps / 1000)) : parseInteger('--every', values.every, 1, steps);
-  if (values.sweep !== undefined && !Object.hasOwn(model.params, values.sweep)) {
-    throw new UsageError(`--sweep: model '${model.name}' has no parameter '${values.sweep}'; its parameters are ${Object.keys(model.params).join(', ')}`, `see 'collapse models'`);
-  }
   const options: CollapseOptions = {
     model: model.name, params, noise, paths, steps, dt, record: [steps], epsilon: model.defaults.epsilon, seed: run.seed,
     trace: { paths, every }, ...(values.sweep ? { sweep: values.sweep } : {}),
   };
   const plan = planCollapse(options);
   const out = values.out ?? join('out', `${model.name}-trajectories`);
-  if (isDirectoryOrMissing(out) === 'other') throw new UsageError(`--out ${out} exists and is not a folder`);
+  const force = values.force === true;
+  const { exists } = checkOutDir(out);
+  const refuseOverwrite = () => {
+    if (!force && existsSync(join(out, 'trajectories.json'))) {
+      throw new UsageError(`${out} already holds trajectories (trajectories.json): add --force to replace them, or pick another --out`);
+    }
+  };
+  if (exists) {
+    FolderLock.check(out);
+    tidy(out);
+    refuseOverwrite();
+  }
 
   const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
+  const interrupt = new Interrupt(io);
+  interrupt.message = 'stopping; nothing is written';
+  let lock: FolderLock | undefined;
+  let created: string | undefined;
   try {
     const info = engine.describe();
     if (!values.quiet) {
       const note = reasonNote(info);
       if (note) io.stderr.write(note);
     }
+    created = makeOutDir(out);
+    lock = FolderLock.acquire(out);
+    recover(out);
+    refuseOverwrite();
     const started = performance.now();
-    const result = await engine.collapse(options);
+    let result;
+    try {
+      result = await engine.collapse({ ...options, signal: interrupt.signal });
+    } catch (error) {
+      if (interrupt.code) {
+        io.stderr.write('interrupted: nothing was written\n');
+        return interrupt.code;
+      }
+      throw error;
+    }
     const seconds = (performance.now() - started) / 1000;
     const quartic = model.name === 'quartic' && plan.sweep === 'zeta';
     const sides: (SidePanel | null)[] = plan.noise.map((z) => (quartic ? quarticSidePanel(plan.values.mu, z) : null));
@@ -81,17 +107,19 @@ export async function trajectoriesCommand(argv: string[], io: Io): Promise<numbe
       ? [{ value: -Math.sqrt(mu), label: '−√μ' }, { value: 0, label: '0' }, { value: Math.sqrt(mu), label: '√μ' }]
       : undefined;
     const figure = await trajectoriesFigure(result, sides, yTicks ? { yTicks } : {});
-    mkdirSync(out, { recursive: true });
+    if (interrupt.code) {
+      io.stderr.write('interrupted: nothing was written\n');
+      return interrupt.code;
+    }
     const trace = result.trace!;
-    writeAtomic(join(out, 'trajectories.json'), toJson({
+    // The three files replace the old ones as one step (see commitFiles).
+    commitFiles(out, [['trajectories.json', toJson({
       model: result.model, params: result.params, sweep: result.sweep, noise: result.noise, dt: result.dt, steps: result.steps,
       seed: result.seed, every: trace.every, sampleSteps: trace.steps, times: trace.steps.map((s) => s * result.dt),
       values: trace.values,
       densities: sides.map((s, k) => (s && 'theta' in s ? { noise: result.noise[k], theta: s.theta, density: s.density } : s ? { noise: result.noise[k], note: s.note.join(' ') } : null)),
       backend: result.backend,
-    }, false));
-    writeAtomic(join(out, 'trajectories.svg'), figure.svg);
-    writeAtomic(join(out, 'trajectories.png'), figure.png);
+    }, false)], ['trajectories.svg', figure.svg], ['trajectories.png', figure.png]]);
     if (!values.quiet) {
       io.stdout.write([
         `collapse trajectories: ${result.model}${paramsText(result) ? ` (${paramsText(result)})` : ''}, ${result.sweep} = ${result.noise.map((v) => fmt(v)).join(', ')}; ${paths} paths × ${steps} steps, sampled every ${every}`,
@@ -102,6 +130,9 @@ export async function trajectoriesCommand(argv: string[], io: Io): Promise<numbe
     }
     return 0;
   } finally {
+    interrupt.dispose();
+    lock?.release();
+    removeCreated(out, created);
     engine.close();
   }
 }
