@@ -1,4 +1,4 @@
-// Shared helpers of the benchmark suites: machine description, benchmark.js wrapper, peer processes, tables.
+// Shared helpers of the benchmark suites: machine description, the timing wrapper over dist/bench/measure.js (the shipped harness), peer processes, tables.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = dirname(BENCH_DIR);
 const require = createRequire(import.meta.url);
-export const Benchmark = require('benchmark');
 
 /** Debian's python3 sees python3-numpy; the python3 first on PATH may not. Override with $PYTHON. */
 export const PYTHON = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
@@ -123,7 +122,7 @@ export function printMachine(m) {
   console.log(`node     ${m.node}; ${m.package.name} ${m.package.version}${m.git ? ` @ ${m.git.commit.slice(0, 10)}${m.git.dirty ? ' (dirty tree)' : ''}` : ''}`);
   console.log(`webgpu   package webgpu@${m.webgpu.package ?? 'missing'}; adapter ${adapter}`);
   console.log(`numpy    ${m.numpy.numpy ?? m.numpy.error} (python ${m.numpy.python ?? '?'} at ${m.numpy.interpreter})`);
-  console.log(`tools    benchmark.js ${m.versions.benchmark}, gpu.js ${m.versions['gpu.js']}`);
+  console.log(`tools    timing: dist/bench/measure.js (collapse bench), gpu.js ${m.versions['gpu.js']}`);
 }
 
 /** Relative margin of error (95 %, Student t) of repeated timings, in % (what benchmark.js reports as rme). */
@@ -178,41 +177,26 @@ export function median(xs) {
 }
 
 /**
- * Times `call` (sync or promise-returning) with benchmark.js as a deferred benchmark. `work` is the number of
- * units (normals, path-steps) one call does. Returns a measurement with the rate from the median sample (the
- * peers report medians too) and benchmark.js's own hz / rme / sample count. `maxTime` (seconds per measurement)
- * defaults to 4 (1 with `quick`); suites that time many things give less.
+ * Times `call` (sync or promise-returning) with the package's own timing core (src/bench/measure.ts, the one
+ * `collapse bench` uses): an untimed warm-up, calls repeated so a sample lasts ≥ 10 ms, samples until the time
+ * budget. `work` is the number of units (normals, path-steps) one call does. Returns a measurement with the rate
+ * from the median sample (the peers report medians too), the relative margin of error (%) and every sample.
+ * `maxTime` (seconds of samples) defaults to 4 (1 with `quick`); suites that time many things give less.
  */
-export function measure(name, call, { work, unit, quick, meta = {}, maxTime }) {
-  return new Promise((resolve) => {
-    const bench = new Benchmark(name, {
-      defer: true,
-      initCount: 1,
-      minSamples: quick ? 3 : 5,
-      maxTime: maxTime ?? (quick ? 1 : 4),
-      delay: 0,
-      fn(deferred) {
-        Promise.resolve()
-          .then(call)
-          .then(() => deferred.resolve(), (error) => { bench.error = error; bench.abort(); deferred.resolve(); });
-      },
-    });
-    bench.on('complete', () => {
-      if (bench.error) {
-        resolve({ name, ...meta, error: String(bench.error?.message ?? bench.error) });
-        return;
-      }
-      const sample = bench.stats.sample;
-      const med = median(sample);
-      resolve({
-        name, ...meta, unit, work, source: 'benchmark.js (deferred)',
-        perSecond: work / med, medianSeconds: med, meanSeconds: bench.stats.mean,
-        hz: bench.hz, opsPerSecond: bench.hz, rme: bench.stats.rme, samples: sample.length, callsPerSample: bench.count,
-        sampleSeconds: sample,
-      });
-    });
-    bench.run({ async: true });
-  });
+export async function measure(name, call, { work, unit, quick, meta = {}, maxTime }) {
+  const { measure: time } = await import('../dist/bench/measure.js');
+  try {
+    const t = await time(async (inner) => { for (let i = 0; i < inner; i++) await call(); },
+      { budgetSeconds: maxTime ?? (quick ? 1 : 4), minSamples: quick ? 3 : 5, minSampleSeconds: 0.01 });
+    return {
+      name, ...meta, unit, work, source: 'src/bench/measure.ts (collapse bench)',
+      perSecond: work / t.medianSeconds, medianSeconds: t.medianSeconds, meanSeconds: t.meanSeconds,
+      hz: 1 / t.medianSeconds, opsPerSecond: 1 / t.medianSeconds, rme: 100 * t.rme, relativeMad: t.relativeMad, samples: t.samples,
+      callsPerSample: t.inner, sampleSeconds: t.sampleSeconds,
+    };
+  } catch (error) {
+    return { name, ...meta, error: String(error?.message ?? error) };
+  }
 }
 
 /** Runs a peer script (python) in its own process; its stdout is one JSON object. */

@@ -79,7 +79,7 @@ def operands(rng, s):
 
 def time_shape(rng, s):
     a, b = operands(rng, s)
-    assert a @ b.dtype == np.float32
+    assert (a @ b).dtype == np.float32
     return time_product(lambda: a @ b, s, args.repeat, args.budget)
 
 

@@ -1,4 +1,5 @@
 import { builtinModels } from '../sde/models/index.js';
+import { BENCH_HELP } from './bench-help.js';
 
 const MODELS = Object.keys(builtinModels).join(', ');
 
@@ -13,6 +14,7 @@ Commands:
   sweep          collapse probability against noise: result.json, result.csv and a figure
   trajectories   sampled paths per noise level with the stationary density (Fig. 1, left)
   models         list the built-in models, their parameters and suggested settings
+  bench          measure the kernels on this machine: rates, fraction of its ceilings, peers
   help [command] this text, or a command's help
 
 Options:
@@ -23,8 +25,9 @@ Examples:
   collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --out out/quartic
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
 
-Exit codes: 0 done, 2 bad input (nothing written), 130 interrupted (resume with --resume), 1 unexpected error
-(set COLLAPSE_DEBUG=1 to see its stack).
+Exit codes: 0 done, 2 bad input or an unusable --out (nothing written), 74 a full or failing disk (nothing
+half-written; run again), 130 interrupted (resume with --resume), 1 unexpected error (set COLLAPSE_DEBUG=1 to see
+its stack).
 `;
 
 const BACKENDS = `Backends (--backend):
@@ -35,6 +38,28 @@ const BACKENDS = `Backends (--backend):
   Every backend draws the same random numbers (Philox4x32-10), so counts agree up to float rounding.
   Dawn, the WebGPU runtime, prints "Warning: maxDynamic...BuffersPerPipelineLayout artificially reduced"
   on stderr when it opens an adapter (auto and webgpu do): it is harmless and can be ignored.`;
+
+/** What the theory fields of result.json mean (the same in every model). */
+export const THEORY_HELP = `Theory in result.json (theory.points[k], one per noise level; a field is absent where no form is known):
+  alpha              Theorem 4.1's α along the coordinate z that decides collapse (quartic θ; neuron u = w₁ + w₂ or
+                     v = w₁ − w₂, whichever is less attracted; teacher–student s = s_u s_v): near the invariant set
+                     dz = z(a dt + g dB) and α = g²/2 − a. α > 0: the set attracts. Quartic ζ²/2 − μ, neuron
+                     (Σx²/m)(α − |r|), teacher–student ησ² − 2ŝ*
+  lyapunov           exponent of |z| per unit time in continuous time, a − g²/2 = −α
+  lyapunovEM         the exponent of the scheme that is run: E ln|1 + a·dt + g√dt ξ| / dt, ξ ~ N(0,1), by
+                     quadrature; the slope of E ln|z| that the simulation shows (it differs from lyapunov at O(dt))
+  lyapunovU, lyapunovV, lyapunovUEM, lyapunovVEM
+                     neuron: the exponents along u = w₁ + w₂ and v = w₁ − w₂ (continuous, and of the scheme)
+  probability        predicted P(distance < ε) at each --record step, for the scheme at this --dt, valid at every
+                     noise level and time (quartic: the Fokker–Planck equation of ln|θ| from the initial law, on
+                     both sides of ζ_c); result.csv's theoryProbability
+  stationaryProbability
+                     lim t→∞ of P(distance < ε) in continuous time (quartic below ζ_c: P(ν, ε/ζ²)); near a
+                     threshold it is not reached in any simulated time
+  stationaryMean, stationarySecondMoment, stationaryVariance
+                     moments of the distance's stationary law, where there is one
+theory.threshold is the paper's closed-form threshold; theory.facts.thresholdEM, where lyapunovEM changes sign,
+is the threshold of the scheme at this --dt.`;
 
 export const SWEEP_HELP = `collapse sweep: collapse probability against noise
 
@@ -51,7 +76,8 @@ Options:
   --set NAME=VALUE  a model parameter, repeatable (default: the model's; e.g. --set mu=1.5)
   --noise GRID      required: values of the swept parameter, a comma-separated list (0.5,1,2) and/or
                     a linspace a:b:n (n points from a to b, both ends included: 0:3:100)
-  --sweep PARAM     the parameter --noise sweeps (default: the model's noise parameter, e.g. zeta)
+  --sweep PARAM     the parameter --noise sweeps (default: the model's noise parameter, e.g. zeta); not one
+                    the model fixes when it is built (e.g. the neuron's data size m); not also given to --set
   --paths N         paths per noise level (default 1000)
   --steps N         steps per path (default: the model's, quartic 80000)
   --dt H            step size (default: the model's, quartic 0.0025)
@@ -64,21 +90,29 @@ Options:
   --out DIR         output folder (default out/<model>); created if missing
   --batch N         grid points per checkpointed batch (default: adaptive, about 3 s per batch)
   --resume          continue an interrupted sweep in --out from its checkpoint (same options required)
+  --force           replace the finished sweep (or start over the unfinished one) that --out holds
   --quiet           no progress bar and no summary on stdout
   -h, --help        this help
 
 Files written to DIR (each written to a temporary file, then renamed: never half-written):
   result.json       the full result: noise, record, paths, collapsed[noise][record], diverged, probability,
-                    lower/upper (95 % Wilson), distance moments, theory (threshold, predictions), backend,
-                    elapsed seconds, path-steps/s
+                    lower/upper (95 % Wilson), distance moments, theory (threshold, predictions), backend;
+                    nothing that depends on the clock: two runs with the same options give the same bytes
+  run.json          this run's metadata: version, backend, device, date, elapsed seconds, path-steps/s
   result.csv        one row per (noise, record): noise, step, time, paths, collapsed, diverged, probability,
                     lower, upper, meanDistance, meanLogDistance, theoryProbability (when the model has one)
   collapse.svg/png  probability against noise, one curve per recorded step, Wilson bands, the threshold
-  checkpoint.json   only while running or after an interruption; removed on success
+  checkpoint.json   only while running or after an interruption; removed on success; checksummed, and checked
+                    in full before --resume uses it
+The result files replace the old ones as one step (a killed run leaves the old set or, once the next run into
+DIR finishes the step, the new set). A run holds DIR/.collapse.lock: a second run into DIR is refused.
 
 Interrupting: Ctrl-C stops after saving the finished grid points in DIR/checkpoint.json and exits 130; run the
 same command plus --resume to compute only the missing points (the result is identical to an uninterrupted run).
-A folder holding a checkpoint is not overwritten without --resume: delete checkpoint.json to start over.
+A folder holding a checkpoint is not overwritten without --resume (or --force to start over), nor one holding a
+finished result without --force.
+
+${THEORY_HELP}
 
 Progress: a bar on stderr when stderr is a terminal (grid points, %, ETA, path-steps/s); none otherwise.
 
@@ -115,10 +149,11 @@ Options:
   --backend B       auto | webgpu | native | js (default auto)
   --threads N       threads of the native backend
   --out DIR         output folder (default out/<model>-trajectories)
+  --force           replace the trajectories --out holds
   --quiet           no summary on stdout
   -h, --help        this help
 
-Files written to DIR (atomically):
+Files written to DIR (together, as one step; see 'collapse sweep --help'):
   trajectories.svg/png  the figure
   trajectories.json     the samples: times, values[noise][path][sample][component], and the densities drawn
 
@@ -138,6 +173,8 @@ sweep uses when --steps/--dt/--record/--epsilon are omitted.
 
 Usage: collapse models [--json]
 
+${THEORY_HELP}
+
 Options:
   --json       machine-readable output
   -h, --help   this help
@@ -147,4 +184,4 @@ Examples:
   collapse models --json
 `;
 
-export const HELP: Readonly<Record<string, string>> = { sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP };
+export const HELP: Readonly<Record<string, string>> = { sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `collapse` command line: `sweep`, `trajectories`, `models`. Exit codes: 0 done, 1 unexpected error,
- * 2 bad input or a library error (nothing written), 130/143 interrupted.
+ * 2 bad input, an unusable --out or a library error (nothing written), 74 a full or failing disk (nothing
+ * half-written), 130/143 interrupted.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CollapseError } from '../errors.js';
 import { UsageError } from './args.js';
 import type { Io } from './common.js';
+import { OutputError } from './files.js';
 import { HELP, MAIN_HELP } from './help.js';
 
 type Command = (argv: string[], io: Io) => number | Promise<number>;
@@ -16,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sweep: async () => (await import('./sweep.js')).sweepCommand,
   trajectories: async () => (await import('./trajectories.js')).trajectoriesCommand,
   models: async () => (await import('./models.js')).modelsCommand,
+  bench: async () => (await import('./bench.js')).benchCommand,
 };
 
 function version(): string {
@@ -44,7 +47,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!load) {
-      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories or models)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
+      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, models or bench)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
     }
     return await (await load())(rest, io);
   } catch (error) {
@@ -52,7 +55,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     const help = command && Object.hasOwn(COMMANDS, command) ? `see 'collapse ${command} --help'` : `see 'collapse --help'`;
     if (error instanceof UsageError) {
       io.stderr.write(`collapse: error: ${error.message}\n  (${error.hint ?? help})\n`);
-      return 2;
+      return error instanceof OutputError ? error.exitCode : 2;
     }
     if (error instanceof CollapseError) {
       if (error.code === 'ABORTED') {
@@ -80,7 +83,22 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // stdout closed early (`collapse models | head -1`) or unwritable (`> /dev/full`): leave quietly, without a stack
+  // trace; on a full device say so in one line. The results on disk are complete either way (written before).
+  let finished: number | undefined;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') {
+      try {
+        process.stderr.write(`collapse: could not write to stdout (${error.code ?? error.message})\n`);
+      } catch {
+        // stderr is gone too
+      }
+    }
+    process.exit(error.code === 'EPIPE' ? (finished ?? 0) : Math.max(finished ?? 0, 1));
+  });
+  process.stderr.on('error', () => {}); // nowhere left to report to
   const code = await main(process.argv.slice(2));
+  finished = code;
   process.exitCode = code;
   // Leave promptly even if a native handle lingers; stdout/stderr pipes get a moment to flush first.
   setTimeout(() => process.exit(code), 1500).unref();

@@ -4,11 +4,14 @@
  * job kernels (the SDE) stream with progress and launch themselves.
  */
 import { emCollapse } from './em_collapse.js';
+import { fmaPeak } from './fma_peak.js';
 import { matmul, matmulHost } from './matmul.js';
 import { philoxFill } from './philox_fill.js';
+import { streamCopy } from './stream_copy.js';
 import type { KernelSpec } from './types.js';
 
-export const tensorKernels = { matmul, philox_fill: philoxFill } as const satisfies Record<string, KernelSpec<never>>;
+// fma_peak and stream_copy are ceilings: `collapse bench` measures the machine with them (src/bench/ceilings.ts).
+export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy } as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
 /** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */

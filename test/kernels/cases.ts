@@ -6,6 +6,8 @@
 import type { HostArray, TensorInfo } from '../../src/kernels/types.js';
 import type { MatmulParams } from '../../src/kernels/matmul.js';
 import type { PhiloxFillParams } from '../../src/kernels/philox_fill.js';
+import type { FmaPeakParams } from '../../src/kernels/fma_peak.js';
+import type { StreamCopyParams } from '../../src/kernels/stream_copy.js';
 
 export interface ConformanceCase<P> {
   readonly label: string;
@@ -96,4 +98,20 @@ const philoxFill: ConformanceEntry<PhiloxFillParams> = {
   tolerance: (c, _o, want) => (c.params.kind === 'normal' ? (i) => 2e-5 + 1e-6 * Math.abs(want[i]) : () => 0),
 };
 
-export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill } as never;
+/** Ceiling kernels of `collapse bench`. fma_peak: 16 outputs per webgpu thread, 96 per native AVX2 task. */
+const fmaPeak: ConformanceEntry<FmaPeakParams> = {
+  cases: () => [[0, 5], [1, 0], [1, 3], [15, 7], [16, 40], [17, 40], [95, 33], [96, 33], [97, 33], [1025, 64], [5000, 9]].flatMap(([n, iterations]) => [
+    { label: `n=${n} iterations=${iterations}`, params: { n, iterations }, inputs: [] },
+    { label: `n=${n} iterations=${iterations} a=0.75 b=-0.125`, params: { n, iterations, a: 0.75, b: -0.125 }, inputs: [] },
+  ]),
+  // The reference rounds x·a + b once per step; an FMA rounds once too, a contracting map keeps the difference small.
+  tolerance: (_c, _o, want) => (i) => 1e-6 * (1 + Math.abs(want[i])),
+};
+
+/** stream_copy: 256 elements per webgpu workgroup, 2^16 per native chunk. */
+const streamCopy: ConformanceEntry<StreamCopyParams> = {
+  cases: () => [0, 1, 255, 256, 257, 65_537, 200_003].map((n, k) => ({ label: `n=${n}`, params: { n }, inputs: [randomArray(n, 90 + k)] })),
+  tolerance: () => () => 0,
+};
+
+export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy } as never;
