@@ -157,3 +157,17 @@ fn distance(x: State, p: Params) -> f32 { return abs(x[0]); }`,
     }
   });
 });
+
+describe('a sweep over a parameter fixed at build time is refused by the library too', () => {
+  it('neuron: m (the data size) cannot be swept; alpha can', async () => {
+    const engine = await createEngine({ backend: 'js' });
+    try {
+      await expect(engine.collapse({ model: 'neuron', sweep: 'm', noise: [4, 8], paths: 2, steps: 2, dt: 0.01, epsilon: 1e-3 }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/sweep must be a parameter model 'neuron' varies per grid point \(alpha.*'m' is fixed/) });
+      await expect(engine.collapse({ model: 'quartic', noise: [1], paths: 2, steps: 2 ** 32, dt: 0.01, epsilon: 1e-3 }))
+        .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/steps must be an integer in \[1, 4294967295\]/) });
+    } finally {
+      engine.close();
+    }
+  });
+});

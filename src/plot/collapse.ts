@@ -42,10 +42,8 @@ export function collapseSpec(result: CollapseResult, options: CollapseFigureOpti
   let hasTheory = false;
   result.noise.forEach((x, k) => {
     result.record.forEach((step, r) => {
-      // The closed form at time t only where the set attracts (α ≥ 0); below the threshold the models give the
-      // stationary law's mass under ε, which finite-time runs do not reach (it spikes just below the threshold).
-      const point = result.theory.points[k];
-      const t = point?.alpha === undefined || point.alpha >= 0 ? point?.probability?.[r] : undefined;
+      // The finite-time theory is valid on both sides of the threshold (src/sde/theory.ts): drawn everywhere.
+      const t = result.theory.points[k]?.probability?.[r];
       const theory = typeof t === 'number' && Number.isFinite(t) ? t : null;
       if (theory !== null) hasTheory = true;
       rows.push({ noise: x, step, series: labels[r], probability: result.probability[k][r], lower: result.lower[k][r], upper: result.upper[k][r], theory });

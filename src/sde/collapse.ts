@@ -4,6 +4,7 @@ import type { Backend } from '../backends/types.js';
 import { emCollapse } from '../kernels/em_collapse.js';
 import { STAT_FIELDS, type InitSpec, type SimJob } from './job.js';
 import { builtinModels } from './models/index.js';
+import { sweepableParams } from './sweepable.js';
 import type { BuiltModel, ModelDefinition } from './model.js';
 import { wilson } from './special.js';
 import type { CollapseOptions, CollapseResult, Grid2 } from './types.js';
@@ -11,8 +12,8 @@ import type { CollapseOptions, CollapseResult, Grid2 } from './types.js';
 /** Most grid points one call accepts. */
 export const MAX_GRID = 100_000;
 
-/** Largest step count accepted (the counters are 64-bit; this keeps step × dt meaningful in f64). */
-export const MAX_STEPS = 2 ** 40;
+/** Largest step count accepted: the native and webgpu kernels count steps in 32 bits. */
+export const MAX_STEPS = 2 ** 32 - 1;
 
 /** A validated problem, ready to be cut into backend jobs. */
 export interface Plan {
@@ -104,6 +105,9 @@ export function planCollapse(options: CollapseOptions): Plan {
   const pathStart = shard.pathStart === undefined ? 0 : integerIn('shard.pathStart', shard.pathStart, 0, paths - 1);
   const pathEnd = shard.pathEnd === undefined ? paths : integerIn('shard.pathEnd', shard.pathEnd, pathStart + 1, paths);
 
+  if (sweep !== definition.noiseParam && !sweepableParams(definition, values, seed).includes(sweep)) {
+    throw invalidArgument('sweep', sweep, `a parameter model '${definition.name}' varies per grid point (${sweepableParams(definition, values, seed).join(', ')}); '${sweep}' is fixed when the model is built, so sweeping it would label every point with a value never used`);
+  }
   const built = definition.build(values, { seed, data: options.data });
   const { d } = built.kernel;
   const init0 = options.init === undefined ? {} : plainObject('init', options.init);
