@@ -12,6 +12,9 @@
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -27,18 +30,84 @@
 
 namespace {
 
-// Per-environment state (the addon is context-aware: each worker thread gets its own pool).
+// One long-lived thread per environment that starts long calls, in order (the native backend queues them
+// anyway). A thread per call cost every call fresh thread-local packing buffers, allocated and page-faulted
+// again: about a tenth of a 512³ matmul.
+class Launcher {
+ public:
+  Launcher() : thread_([this] { Loop(); }) {}
+  ~Launcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Per-environment state (the addon is context-aware: each worker thread gets its own pool and launcher).
 struct AddonData {
   std::mutex mutex;
   std::shared_ptr<sc::ThreadPool> pool;
-  std::shared_ptr<sc::ThreadPool> get() {
+  std::shared_ptr<Launcher> launcher;
+  std::shared_ptr<sc::ThreadPool> get_pool() {
     std::lock_guard<std::mutex> lock(mutex);
     if (!pool) pool = std::make_shared<sc::ThreadPool>();
     return pool;
   }
+  std::shared_ptr<Launcher> get_launcher() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!launcher) launcher = std::make_shared<Launcher>();
+    return launcher;
+  }
 };
 
-std::shared_ptr<sc::ThreadPool> pool_of(Napi::Env env) { return env.GetInstanceData<AddonData>()->get(); }
+std::shared_ptr<sc::ThreadPool> pool_of(Napi::Env env) { return env.GetInstanceData<AddonData>()->get_pool(); }
+std::shared_ptr<Launcher> launcher_of(Napi::Env env) { return env.GetInstanceData<AddonData>()->get_launcher(); }
+
+// Set once a long call has finished its work; shared, so neither side frees it under the other.
+struct Completion {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  void finish() {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+    done_cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    done_cv.wait(lock, [this] { return done; });
+  }
+};
 
 [[noreturn]] void type_error(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
 
@@ -68,8 +137,8 @@ sc::Array array_arg(const Napi::Value& v, const std::string& what) {
   return a;
 }
 
-// One long kernel call on a thread of its own (plus the pool), settled on the JS thread through a thread-safe
-// function. Why not a napi AsyncWorker on libuv's pool: when a worker thread is terminated, Node waits for
+// One long kernel call on the environment's launcher thread (plus the pool), settled on the JS thread through
+// a thread-safe function. Why not a napi AsyncWorker on libuv's pool: when a worker thread is terminated, Node waits for
 // its libuv work to finish before it runs any cleanup hook, so running work could not be told to stop and
 // the teardown hung until it ended. Here the environment's cleanup hook stops the call (KernelCall::stop)
 // and joins its thread while the borrowed arrays are still alive; the promise is then never settled (no JS
@@ -90,7 +159,10 @@ class LongCall {
       c->refs_.push_back(ref);
     }
     NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, Teardown, c), Napi::Value());
-    c->thread_ = std::thread([c] { c->Work(); });
+    launcher_of(env)->Post([c, completion = c->completion_] {
+      c->Work();
+      completion->finish();  // after this, `c` may be gone
+    });
     return Napi::Value(env, promise);
   }
 
@@ -119,7 +191,7 @@ class LongCall {
       if (c->torn_down_) delete c;  // the environment is gone: its references went with it
       return;
     }
-    c->thread_.join();
+    c->completion_->wait();
     napi_remove_env_cleanup_hook(env, Teardown, c);
     for (napi_ref ref : c->refs_) napi_delete_reference(env, ref);
     if (c->failed_) {
@@ -139,7 +211,7 @@ class LongCall {
   static void Teardown(void* context) {
     auto* c = static_cast<LongCall*>(context);
     c->stop_.store(true);
-    if (c->thread_.joinable()) c->thread_.join();
+    c->completion_->wait();
     c->torn_down_ = true;
   }
 
@@ -150,7 +222,7 @@ class LongCall {
   napi_deferred deferred_ = nullptr;
   napi_threadsafe_function tsfn_ = nullptr;
   std::vector<napi_ref> refs_;
-  std::thread thread_;
+  std::shared_ptr<Completion> completion_ = std::make_shared<Completion>();
   std::atomic<bool> stop_{false};
   bool failed_ = false;
   bool torn_down_ = false;
