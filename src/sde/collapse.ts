@@ -9,8 +9,8 @@ import type { BuiltModel, ModelDefinition } from './model.js';
 import { wilson } from './special.js';
 import type { CollapseOptions, CollapseResult, Grid2 } from './types.js';
 
-/** Most grid points one call accepts. */
-export const MAX_GRID = 100_000;
+/** Most grid points one call accepts (the quartic's finite-time theory alone costs ~20 ms a point). */
+export const MAX_GRID = 10_000;
 
 /** Largest step count accepted: the native and webgpu kernels count steps in 32 bits. */
 export const MAX_STEPS = 2 ** 32 - 1;
