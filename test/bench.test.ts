@@ -1,7 +1,7 @@
 // `collapse bench`: the registry-driven harness (src/bench/), spawned as users run it. Structure and sanity only:
 // no timing assertions (the machine is shared; numbers vary from run to run).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,26 +11,12 @@ import { chartSpec, formatRate, formatTable, jsonRows } from '../src/bench/repor
 import type { BenchResult } from '../src/bench/run.js';
 import { jobKernels, tensorKernels } from '../src/kernels/registry.js';
 import { renderSvg } from '../src/plot/render.js';
+import { ensureBuilt, MAIN } from './helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
 const TMP = mkdtempSync(join(tmpdir(), 'collapse-bench-'));
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-beforeAll(() => {
-  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newest(join(ROOT, 'src'))) {
-    spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-  expect(existsSync(MAIN)).toBe(true);
-});
+beforeAll(ensureBuilt);
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 interface Run { code: number | null; stdout: string; stderr: string }

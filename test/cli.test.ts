@@ -1,31 +1,15 @@
 // The `collapse` CLI, spawned as users run it: outputs, exit codes, messages, interruption and --resume.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, MAIN, ROOT } from './helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
 const TMP = mkdtempSync(join(tmpdir(), 'collapse-cli-'));
 
-/** Newest modification time under a folder. */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
-beforeAll(() => {
-  // Build when dist is missing or older than the sources (tsc still emits when other modules have type errors).
-  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < newest(join(ROOT, 'src'))) {
-    spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }
-  expect(existsSync(MAIN)).toBe(true);
-});
+beforeAll(ensureBuilt);
 
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 

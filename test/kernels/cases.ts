@@ -3,6 +3,7 @@
  * `js` reference, and the tolerance that says "equal up to the backend's rounding". A registered kernel
  * without an entry fails the conformance test, so a new kernel cannot skip it.
  */
+import { lcgArray } from '../../src/bench/problems.js';
 import type { HostArray, TensorInfo } from '../../src/kernels/types.js';
 import type { MatmulParams } from '../../src/kernels/matmul.js';
 import type { PhiloxFillParams } from '../../src/kernels/philox_fill.js';
@@ -23,16 +24,8 @@ export interface ConformanceEntry<P> {
   tolerance(c: ConformanceCase<P>, o: number, want: HostArray, out: TensorInfo): (i: number) => number;
 }
 
-/** Deterministic uniform(−1, 1) values (a 32-bit LCG: no dependency on the generator under test). */
-export function randomArray(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
+/** Deterministic uniform(−1, 1) values (an LCG: no dependency on the generator under test). */
+export const randomArray = lcgArray;
 
 const U = 2 ** -24;
 
