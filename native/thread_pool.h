@@ -3,7 +3,9 @@
 // thread runs which item varies, and callers that need deterministic results write per-item partials
 // and combine them in item order afterwards. Several callers may use one pool at the same time.
 #pragma once
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -39,6 +41,8 @@ class ThreadPool {
   std::deque<std::shared_ptr<Group>> queue_;
   std::vector<std::thread> threads_;
   bool stop_ = false;
+  // Groups posted so far: idle helpers spin on it briefly before sleeping (see worker_loop).
+  std::atomic<uint64_t> posted_{0};
 };
 
 }  // namespace sc
