@@ -81,7 +81,7 @@ export function collapseSpec(result: CollapseResult, options: CollapseFigureOpti
     });
   }
   const subtitle = [
-    `${result.paths} paths per point, dt = ${fmt(result.dt)}, seed ${result.seed}; bands: 95 % Wilson interval` + (showTheory ? '; dashed: theory (where α ≥ 0)' : ''),
+    `${result.paths} paths per point, dt = ${fmt(result.dt)}, seed ${result.seed}; bands: 95 % Wilson interval` + (showTheory ? '; dashed: finite-time theory' : ''),
   ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
