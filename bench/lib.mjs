@@ -6,6 +6,10 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+// The timing core `collapse bench` ships (run.mjs needs the built package anyway).
+import { measure as time, median, summarize } from '../dist/bench/measure.js';
+
+export { median };
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = dirname(BENCH_DIR);
@@ -127,12 +131,7 @@ export function printMachine(m) {
 
 /** Relative margin of error (95 %, Student t) of repeated timings, in % (what benchmark.js reports as rme). */
 export function rmeOf(times) {
-  const k = times.length;
-  if (k < 2) return NaN;
-  const mean = times.reduce((a, b) => a + b, 0) / k;
-  const sd = Math.sqrt(times.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1));
-  const t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228][k - 2] ?? 1.96;
-  return (100 * t * sd) / Math.sqrt(k) / mean;
+  return 100 * summarize(times).rme;
 }
 
 const BURN = `
@@ -169,13 +168,6 @@ export async function parallelCeiling(workers, iterations = 2e8) {
   return { workers, oneWorkerSeconds: t1 / 1000, allWorkersSeconds: tn / 1000, scaling: (workers * t1) / tn };
 }
 
-/** Median of numbers. */
-export function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
 /**
  * Times `call` (sync or promise-returning) with the package's own timing core (src/bench/measure.ts, the one
  * `collapse bench` uses): an untimed warm-up, calls repeated so a sample lasts ≥ 10 ms, samples until the time
@@ -184,7 +176,6 @@ export function median(xs) {
  * `maxTime` (seconds of samples) defaults to 4 (1 with `quick`); suites that time many things give less.
  */
 export async function measure(name, call, { work, unit, quick, meta = {}, maxTime }) {
-  const { measure: time } = await import('../dist/bench/measure.js');
   try {
     const t = await time(async (inner) => { for (let i = 0; i < inner; i++) await call(); },
       { budgetSeconds: maxTime ?? (quick ? 1 : 4), minSamples: quick ? 3 : 5, minSampleSeconds: 0.01 });

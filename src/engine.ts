@@ -59,6 +59,7 @@ export type KernelsApi = {
 export type KernelParams = { [K in TensorKernelName]: (typeof tensorKernels)[K] extends KernelSpec<infer P> ? P : never };
 
 const BACKENDS = ['auto', 'webgpu', 'native', 'js'] as const;
+const TENSOR_KERNELS = Object.keys(tensorKernels);
 
 /** Largest count per call: one 32-bit length. */
 export const MAX_COUNT = 2 ** 32 - 1;
@@ -158,7 +159,7 @@ export class Engine {
    * const result = await engine.read(d);
    */
   run<K extends TensorKernelName>(name: K, params: KernelParams[K], inputs: readonly Tensor[], outputs?: readonly Tensor[]): Tensor[] {
-    const kernel = (tensorKernels as Record<string, KernelSpec<unknown>>)[oneOf('kernel', name, Object.keys(tensorKernels))];
+    const kernel = (tensorKernels as Record<string, KernelSpec<unknown>>)[oneOf('kernel', name, TENSOR_KERNELS)];
     return runKernel(this.#live(), kernel, params, inputs, outputs);
   }
 

@@ -1,4 +1,4 @@
-import { BackendTensor, Ledger, own } from '../kernels/tensor.js';
+import { HostTensors } from '../kernels/tensor.js';
 import { ARRAY_OF, type DType, type HostArray, type KernelSpec, type MemoryInfo, type Tensor } from '../kernels/types.js';
 import type { Backend } from './types.js';
 
@@ -11,43 +11,36 @@ export class JsBackend implements Backend {
   readonly maxStatesPerJob = 1 << 24;
   readonly maxWorkgroups = Infinity;
   readonly maxTensorBytes = 2 ** 31;
-  readonly #ledger = new Ledger();
+  readonly #tensors = new HostTensors('js', (dtype, size) => new ARRAY_OF[dtype](size));
 
   alloc(dtype: DType, shape: readonly number[]): Tensor {
-    const t = new BackendTensor<HostArray>('js', dtype, shape, new ARRAY_OF[dtype](shape.reduce((a, b) => a * b, 1)));
-    this.#ledger.add(t.bytes);
-    return t;
+    return this.#tensors.alloc(dtype, shape);
   }
 
-  /** A tensor over `array` itself (no copy): what the kernel writes, the caller sees. */
   adopt(array: HostArray, dtype: DType): Tensor {
-    const t = new BackendTensor<HostArray>('js', dtype, [array.length], array);
-    this.#ledger.add(t.bytes);
-    return t;
+    return this.#tensors.adopt(array, dtype);
   }
 
   write(t: Tensor, data: HostArray): void {
-    own<HostArray>('js', t).handle.set(data);
+    this.#tensors.array(t).set(data);
   }
 
   async read(t: Tensor): Promise<HostArray> {
-    return own<HostArray>('js', t).handle.slice();
+    return this.#tensors.array(t).slice();
   }
 
   release(t: Tensor): void {
-    const mine = own<HostArray>('js', t);
-    mine.markReleased();
-    this.#ledger.remove(mine.bytes);
+    this.#tensors.release(t);
   }
 
   run<P>(kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
-    kernel.reference(params, inputs.map((t) => own<HostArray>('js', t).handle), outputs.map((t) => own<HostArray>('js', t).handle));
+    kernel.reference(params, inputs.map((t) => this.#tensors.array(t)), outputs.map((t) => this.#tensors.array(t)));
   }
 
   async flush(): Promise<void> {}
 
   memory(): MemoryInfo {
-    return this.#ledger.snapshot();
+    return this.#tensors.memory();
   }
 
   close(): void {}

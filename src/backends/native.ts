@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { backendUnavailable, CollapseError } from '../errors.js';
-import { BackendTensor, Ledger, own } from '../kernels/tensor.js';
+import { HostTensors } from '../kernels/tensor.js';
 import { ARRAY_OF, type DType, type HostArray, type KernelSpec, type MemoryInfo, type Tensor } from '../kernels/types.js';
 import { packageRoot } from '../package-root.js';
 import { integerIn, MAX_THREADS } from '../validate.js';
@@ -78,7 +78,7 @@ export class NativeBackend implements Backend {
   readonly maxTensorBytes = 2 ** 34;
   readonly threads: number;
   readonly addon: NativeAddon;
-  readonly #ledger = new Ledger();
+  readonly #tensors: HostTensors;
   /** The last queued call; later calls start after it. */
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
@@ -88,6 +88,7 @@ export class NativeBackend implements Backend {
   private constructor(addon: NativeAddon, threads: number) {
     this.addon = addon;
     this.threads = threads;
+    this.#tensors = new HostTensors('native', (dtype, size) => new ARRAY_OF[dtype](addon.alloc(size * 4), 0, size));
     const cpu = cpus()[0]?.model?.trim() || 'unknown CPU';
     this.info = { name: 'native', device: `${cpu}, ${threads} thread${threads === 1 ? '' : 's'}`, threads };
   }
@@ -105,40 +106,32 @@ export class NativeBackend implements Backend {
   }
 
   alloc(dtype: DType, shape: readonly number[]): Tensor {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const t = new BackendTensor<HostArray>('native', dtype, shape, new ARRAY_OF[dtype](this.addon.alloc(size * 4), 0, size));
-    this.#ledger.add(t.bytes);
-    return t;
+    return this.#tensors.alloc(dtype, shape);
   }
 
-  /** A tensor over `array` itself (no copy): what the kernel writes, the caller sees. */
   adopt(array: HostArray, dtype: DType): Tensor {
-    const t = new BackendTensor<HostArray>('native', dtype, [array.length], array);
-    this.#ledger.add(t.bytes);
-    return t;
+    return this.#tensors.adopt(array, dtype);
   }
 
   write(t: Tensor, data: HostArray): void {
-    const target = own<HostArray>('native', t).handle;
+    const target = this.#tensors.array(t);
     if (this.#pending === 0) target.set(data);
     else { const copy = data.slice(); void this.#enqueue(async () => { target.set(copy); }); }
   }
 
   async read(t: Tensor): Promise<HostArray> {
-    const source = own<HostArray>('native', t).handle;
+    const source = this.#tensors.array(t);
     await this.flush();
     return source.slice();
   }
 
   release(t: Tensor): void {
-    const mine = own<HostArray>('native', t);
-    mine.markReleased(); // the memory goes when the last queued call holding it is done (GC)
-    this.#ledger.remove(mine.bytes);
+    this.#tensors.release(t);
   }
 
   run<P>(kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
     const fields = Float64Array.from(kernel.fields, (f) => f.value(params, inputs));
-    const arrays = [...inputs, ...outputs].map((t) => own<HostArray>('native', t).handle);
+    const arrays = [...inputs, ...outputs].map((t) => this.#tensors.array(t));
     const async = kernel.nativeAsync(params);
     if (this.#pending === 0 && !async) {
       // The common short run, without a promise (a launch costs a few µs; promises were half of it).
@@ -191,7 +184,7 @@ export class NativeBackend implements Backend {
   }
 
   memory(): MemoryInfo {
-    return this.#ledger.snapshot();
+    return this.#tensors.memory();
   }
 
   close(): void {}

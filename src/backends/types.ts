@@ -18,6 +18,11 @@ export interface Backend {
   readonly info: BackendInfo;
   /** A tensor of the given dtype and shape; contents undefined until written or computed. */
   alloc(dtype: DType, shape: readonly number[]): Tensor;
+  /**
+   * A tensor over the caller's own array, without a copy: what kernels write, the caller sees. Only backends whose
+   * tensors are host memory (js, native) have it; callers fall back to alloc + read.
+   */
+  adopt?(array: HostArray, dtype: DType): Tensor;
   /** Copies `data` (checked by the caller: dtype and size match) into `t`, after every earlier call. */
   write(t: Tensor, data: HostArray): void;
   /** The tensor's contents, after every earlier call: the only host synchronisation. */

@@ -7,7 +7,7 @@
  */
 import { CollapseError, invalidArgument } from '../errors.js';
 import { BackendTensor, Ledger, own } from '../kernels/tensor.js';
-import { ARRAY_OF, type DType, type HostArray, type KernelSpec, type MemoryInfo, type Tensor } from '../kernels/types.js';
+import { ARRAY_OF, sizeOf, type DType, type HostArray, type KernelSpec, type MemoryInfo, type Tensor } from '../kernels/types.js';
 import { shaderSource } from '../webgpu/shaders.js';
 import { alignUp, GpuContext, SHADER_STAGE_COMPUTE, Usage, type AdapterInfo, type GpuContextOptions, type GpuLimits } from '../webgpu/gpu.js';
 import type { Backend, BackendInfo } from './types.js';
@@ -126,7 +126,7 @@ export class WebgpuBackend implements Backend {
 
   alloc(dtype: DType, shape: readonly number[]): Tensor {
     this.#alive();
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(shape);
     if (size * 4 > this.maxTensorBytes) {
       throw invalidArgument('tensor size', `${size * 4} bytes`, `at most ${this.maxTensorBytes} bytes on this device (its storage binding limit)`);
     }

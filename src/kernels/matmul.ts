@@ -8,7 +8,7 @@
 import { invalidArgument } from '../errors.js';
 import { integerIn, plainObject } from '../validate.js';
 import { MAX_ELEMENTS } from './tensor.js';
-import type { HostArray, KernelSpec, TensorInfo } from './types.js';
+import { sizeOf, type HostArray, type KernelSpec, type TensorInfo } from './types.js';
 
 export interface MatmulParams {
   /** Rows of C and of op(A). */
@@ -55,11 +55,10 @@ const groupsOf = (p: MatmulParams) => {
   return r.batch * tiles(r.m, MATMUL_TILE.TILE_M) * tiles(r.n, MATMUL_TILE.TILE_N);
 };
 
-const sizeOf = (t: TensorInfo) => t.shape.reduce((x, y) => x * y, 1);
 /** Element strides between the batch's A and B matrices, from the input sizes. */
 function strides(p: MatmulParams, inputs: readonly { length: number }[] | readonly TensorInfo[]): [number, number] {
   const { batch, m, n, k } = resolve(p);
-  const size = (x: { length: number } | TensorInfo) => ('shape' in x ? sizeOf(x) : x.length);
+  const size = (x: { length: number } | TensorInfo) => ('shape' in x ? sizeOf(x.shape) : x.length);
   return [strideOf(size(inputs[0]), m * k, batch), strideOf(size(inputs[1]), k * n, batch)];
 }
 
@@ -83,7 +82,7 @@ export const matmul: KernelSpec<MatmulParams> = {
   validate(p, inputs: readonly TensorInfo[]): TensorInfo[] {
     const { batch, m, n, k } = resolve(p);
     if (inputs.length !== 2) throw invalidArgument('matmul inputs', `${inputs.length} tensors`, 'two tensors, A and B');
-    const sizes = inputs.map(sizeOf);
+    const sizes = inputs.map((t) => sizeOf(t.shape));
     inputs.forEach((t, i) => { if (t.dtype !== 'f32') throw invalidArgument(`matmul ${'AB'[i]}`, `a ${t.dtype} tensor`, 'an f32 tensor'); });
     const one = [m * k, k * n];
     sizes.forEach((size, i) => {

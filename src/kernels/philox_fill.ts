@@ -10,7 +10,7 @@ import { integerIn, MAX_U32, oneOf, plainObject } from '../validate.js';
 import type { Backend } from '../backends/types.js';
 import { runKernel } from './run.js';
 import { MAX_ELEMENTS } from './tensor.js';
-import type { DType, HostArray, KernelSpec, Tensor, TensorInfo } from './types.js';
+import type { DType, KernelSpec, TensorInfo } from './types.js';
 
 export interface PhiloxFillParams {
   readonly kind: Distribution;
@@ -80,17 +80,17 @@ export async function drawInto(backend: Backend, kind: Distribution, out: Uint32
   if (!(kind === 'uint32' ? out instanceof Uint32Array : out instanceof Float32Array)) {
     throw invalidArgument('out', out, `a ${kind === 'uint32' ? 'Uint32Array' : 'Float32Array'} for ${kind} draws`);
   }
-  const adopt = (backend as Partial<{ adopt(a: HostArray, d: DType): Tensor }>).adopt;
   // A chunk fits one tensor and one dispatch (blocks of 4 draws, WG per workgroup, up to 3 skipped lanes).
   const byGroups = Math.floor((Math.min(backend.maxWorkgroups, 2 ** 40) * WG * 4 - 3) / 64) * 64;
-  const chunk = adopt ? out.length : Math.max(64, Math.min(CHUNK, Math.floor(backend.maxTensorBytes / 4 / 64) * 64, byGroups));
+  const inPlace = backend.adopt !== undefined;
+  const chunk = inPlace ? out.length : Math.max(64, Math.min(CHUNK, Math.floor(backend.maxTensorBytes / 4 / 64) * 64, byGroups));
   for (let start = 0; start < out.length; start += chunk) {
     const count = Math.min(chunk, out.length - start);
     const params = { kind, seed, stream, offset: offset + start, count };
-    const target = adopt ? adopt.call(backend, out, dtype) : backend.alloc(dtype, [count]);
+    const target = backend.adopt ? backend.adopt(out, dtype) : backend.alloc(dtype, [count]);
     try {
       runKernel(backend, philoxFill, params, [], [target]);
-      if (adopt) await backend.flush();
+      if (inPlace) await backend.flush();
       else out.set(await backend.read(target), start);
     } finally {
       backend.release(target);

@@ -55,8 +55,8 @@ export async function callKernel<P>(backend: Backend, kernel: KernelSpec<P>, par
   const expected = kernel.validate(params, info);
   const made: Tensor[] = [];
   try {
-    const ins = inputs.map((a) => {
-      const t = backend.alloc(hostInfo(a)!.dtype, [a.length]);
+    const ins = inputs.map((a, i) => {
+      const t = backend.alloc(info[i].dtype, info[i].shape);
       made.push(t);
       backend.write(t, a);
       return t;

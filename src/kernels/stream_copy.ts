@@ -7,7 +7,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { integerIn, plainObject } from '../validate.js';
-import type { KernelSpec, TensorInfo } from './types.js';
+import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 
 export interface StreamCopyParams {
   /** Elements to copy. */
@@ -28,7 +28,7 @@ export const streamCopy: KernelSpec<StreamCopyParams> = {
     plainObject('stream_copy params', p);
     integerIn('stream_copy n', p.n, 0, 2 ** 31);
     if (inputs.length !== 1) throw invalidArgument('stream_copy inputs', `${inputs.length} tensors`, 'one f32 tensor of n elements');
-    const size = inputs[0].shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(inputs[0].shape);
     if (inputs[0].dtype !== 'f32' || size !== p.n) throw invalidArgument('stream_copy input', `${inputs[0].dtype}[${size}]`, `an f32 tensor of ${p.n} elements`);
     return [{ dtype: 'f32', shape: [p.n] }];
   },

@@ -69,3 +69,41 @@ export function checkWrite(t: Tensor, data: unknown): HostArray {
   }
   return data;
 }
+
+/**
+ * The tensors of a host-memory backend (js, native): typed arrays, either allocated (by `allocate`, e.g. the
+ * addon's aligned memory) or adopted from a caller (no copy), with the byte accounting of `memory()`.
+ */
+export class HostTensors {
+  readonly #ledger = new Ledger();
+  constructor(private readonly backend: string, private readonly allocate: (dtype: DType, size: number) => HostArray) {}
+
+  alloc(dtype: DType, shape: readonly number[]): Tensor {
+    return this.#track(new BackendTensor<HostArray>(this.backend, dtype, shape, this.allocate(dtype, sizeOf(shape))));
+  }
+
+  /** A tensor over `array` itself: what a kernel writes, the caller sees. */
+  adopt(array: HostArray, dtype: DType): Tensor {
+    return this.#track(new BackendTensor<HostArray>(this.backend, dtype, [array.length], array));
+  }
+
+  /** The typed array of a live tensor of this backend. */
+  array(t: Tensor, role?: string): HostArray {
+    return own<HostArray>(this.backend, t, role).handle;
+  }
+
+  release(t: Tensor): void {
+    const mine = own<HostArray>(this.backend, t);
+    mine.markReleased(); // the memory goes with the last reference (a queued native call may still hold it)
+    this.#ledger.remove(mine.bytes);
+  }
+
+  memory(): MemoryInfo {
+    return this.#ledger.snapshot();
+  }
+
+  #track(t: BackendTensor<HostArray>): Tensor {
+    this.#ledger.add(t.bytes);
+    return t;
+  }
+}

@@ -138,7 +138,7 @@ export interface QuarticLogProcess {
  * quarticCollapseProbability({ mu: 1.5, exponent, variance, init: { mean: 0, std: 2 }, epsilon: 1e-30, times: [25, 50] });
  */
 export function quarticCollapseProbability(q: QuarticLogProcess): number[] {
-  const { mu, exponent, variance, init, epsilon, times } = q;
+  const { exponent, variance, init, epsilon, times } = q;
   const tMax = times.length > 0 ? Math.max(...times) : 0;
   const xEps = 0.5 * Math.log(epsilon);
   const grid = logGrid(q, xEps, tMax);
