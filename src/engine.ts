@@ -10,6 +10,7 @@ import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, t
 import type { Distribution } from './rng/philox.js';
 import { planCollapse, runPlan } from './sde/collapse.js';
 import type { CollapseOptions, CollapseResult } from './sde/types.js';
+import { train, type TrainOptions, type TrainResult } from './train/train.js';
 
 export type BackendChoice = BackendName | 'auto';
 
@@ -192,6 +193,19 @@ export class Engine {
     const backend = this.#live();
     const plan = planCollapse(options);
     return runPlan(plan, backend, options);
+  }
+
+  /**
+   * Trains a network with SGD on this engine's backend (src/train/train.ts): weights, gradients and momenta stay
+   * on the device; the loss is read back every `evaluateEvery` steps.
+   * @example
+   * const data = await loadMnist();
+   * const model = buildModel('mnist-cnn', { inputShape: [1, 28, 28], classes: 10 });
+   * const r = await engine.train({ model, data, lr: 0.05, momentum: 0.9, batchSize: 128, steps: 600, seed: 3 });
+   * console.log(r.testAccuracy); // r.model holds model.safetensors
+   */
+  async train(options: TrainOptions): Promise<TrainResult> {
+    return train(this.#live(), options);
   }
 
   /** Releases the backend (GPU device, buffers); the engine cannot be used afterwards. Idempotent. */

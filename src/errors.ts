@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'SHADER_COMPILE'
   | 'NATIVE_FAILURE'
   | 'ABORTED'
+  | 'DIVERGED'
   | 'ENGINE_CLOSED';
 
 export class CollapseError extends Error {

@@ -16,10 +16,19 @@ const describe = (t: TensorInfo) => `${t.dtype}[${t.shape.join(', ')}]`;
  * const [c] = runKernel(backend, matmul, { m: 2, n: 2, k: 2 }, [a, b]);
  */
 export function runKernel<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs?: readonly Tensor[]): Tensor[] {
+  const expected = checkCall(backend, kernel, params, inputs, outputs);
+  return runOn(backend, kernel, params, inputs, outputs ?? expected.map((e) => backend.alloc(e.dtype, e.shape)));
+}
+
+/**
+ * Every check of a run without running it: the kernel's own `validate`, tensor ownership, and the given
+ * outputs' dtypes, shapes and aliasing. Returns the outputs the kernel expects.
+ */
+export function checkCall<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs?: readonly Tensor[]): TensorInfo[] {
   if (!Array.isArray(inputs)) throw invalidArgument(`${kernel.name} inputs`, inputs, 'an array of tensors');
   inputs.forEach((t, i) => own(backend.info.name, t, `${kernel.name} input ${i}`));
   const expected = kernel.validate(params, inputs);
-  if (outputs === undefined) return runOn(backend, kernel, params, inputs, expected.map((e) => backend.alloc(e.dtype, e.shape)));
+  if (outputs === undefined) return expected;
   if (!Array.isArray(outputs) || outputs.length !== expected.length) {
     throw invalidArgument(`${kernel.name} outputs`, outputs, `an array of ${expected.length} tensor(s): ${expected.map(describe).join(', ')}`);
   }
@@ -32,7 +41,7 @@ export function runKernel<P>(backend: Backend, kernel: KernelSpec<P>, params: P,
       throw invalidArgument(`${kernel.name} output ${i}`, describe(t), 'a tensor that is not also an input or another output (no aliasing)');
     }
   });
-  return runOn(backend, kernel, params, inputs, outputs);
+  return expected;
 }
 
 function runOn<P>(backend: Backend, kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): Tensor[] {
