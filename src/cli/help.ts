@@ -14,6 +14,7 @@ Commands:
   sweep          collapse probability against noise: result.json, result.csv and a figure
   trajectories   sampled paths per noise level with the stationary density (Fig. 1, left)
   models         list the built-in models, their parameters and suggested settings
+  train          SGD on a network (mnist-cnn, mlp, vgg16, resnet18) and a dataset: metrics, curves, weights
   bench          measure the kernels on this machine: rates, fraction of its ceilings, peers
   help [command] this text, or a command's help
 
@@ -24,6 +25,7 @@ Options:
 Examples:
   collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --out out/quartic
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
+  collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --out out/mnist
 
 Exit codes: 0 done, 2 bad input or an unusable --out (nothing written), 74 a full or failing disk (nothing
 half-written; run again), 130 interrupted (resume with --resume), 1 unexpected error (set COLLAPSE_DEBUG=1 to see
@@ -184,4 +186,60 @@ Examples:
   collapse models --json
 `;
 
-export const HELP: Readonly<Record<string, string>> = { sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };
+export const TRAIN_HELP = `collapse train: SGD on a network and a dataset, as the paper trains them (PAPER.md §5)
+
+Usage: collapse train [--model NAME] [--data NAME] [options] --out DIR
+
+Network and data:
+  --model NAME        mnist-cnn (default), mlp, vgg16, resnet18
+  --width W           channel multiplier of vgg16/resnet18 (default 1 = the paper's; 0.25 trains on a CPU)
+  --widths A,B,..     hidden widths of mlp (default 256,256); --activation relu|gelu|tanh (default relu)
+  --data NAME         mnist (default; ships with the package), cifar10, cifar100 (need --data-dir), synthetic
+  --data-dir DIR      folder with the CIFAR binary batches (data_batch_1.bin ... test_batch.bin, or train.bin
+                      and test.bin for CIFAR-100); nothing is ever downloaded
+  --pad P             zero-pad images by P pixels per side (default 2 for vgg16/resnet18 on mnist: 32×32)
+  --augment KIND      none, or crop-flip (random 32×32 crop with 4-pixel padding + horizontal flip; the
+                      default for CIFAR)
+
+Optimizer (torch.optim.SGD: heavy-ball momentum, no dampening, coupled weight decay):
+  --lr LR             base learning rate (default 0.05)
+  --momentum M        default 0.9
+  --weight-decay WD   default 0 (the paper: 5e-4)
+  --batch B           minibatch size (default 128); each epoch is a seeded shuffle, the last partial batch dropped
+  --steps N           optimizer steps (default 600)
+  --warmup N          linear warm-up from 0 over N steps (the paper: 1000)
+  --drops S1,S2,..    multiply the rate by --gamma (default 0.1) at these steps
+  --label-noise P     each drawn example's label is replaced by another class with probability P (default 0)
+  --seed S            seeds the initial weights and the data order (default 1)
+
+Run:
+  --backend B         auto (default), webgpu, native, js; --threads N for native
+  --evaluate-every N  read the training loss and evaluate the test set every N steps (default steps/10)
+  --eval-batch N      test batch size (default 1000)
+  --checkpoint-every N  write checkpoints/step-N.safetensors every N steps (default steps/4; 0: none)
+  --out DIR           output folder (default out/train-<model>)
+  --resume DIR        continue the run in DIR from its newest checkpoint (same settings); the final weights
+                      equal an uninterrupted run's
+  --force             replace a finished or unfinished run in --out
+  --quiet             no progress bar or summary
+
+Writes into DIR:
+  metrics.csv         step, lr, train loss/accuracy (mean over the steps since the last row), test loss/accuracy
+  summary.json        settings, steps, trainLoss, testLoss, testAccuracy, stepsPerSecond (training loop only),
+                      backend, device, seed
+  training.png/.svg   loss and accuracy curves
+  model.safetensors   the final weights in PyTorch's names and layouts (conv [out,in,kh,kw], linear [out,in],
+                      BatchNorm running_mean/running_var/num_batches_tracked): model.load_state_dict takes them
+  checkpoints/step-N.safetensors   weights + momenta (optimizer.momentum_buffer.<name>) + data position
+
+Ctrl-C stops after the current step and writes its checkpoint; --resume DIR continues. A loss that
+becomes NaN or infinite stops the run (exit 2) and names the last good checkpoint.
+
+Examples:
+  collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --seed 3 --out out/mnist
+  collapse train --model vgg16 --width 0.25 --data cifar10 --data-dir ~/data/cifar-10-batches-bin \\
+      --lr 0.1 --weight-decay 5e-4 --warmup 1000 --batch 256 --steps 20000 --out out/vgg
+  collapse train --resume out/vgg
+`;
+
+export const HELP: Readonly<Record<string, string>> = { train: TRAIN_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };

@@ -22,22 +22,27 @@ export function duration(seconds: number): string {
 }
 
 export interface ProgressState {
-  readonly gridDone: number;
-  readonly gridTotal: number;
+  /** Units of work done and in all ("12/100 grid points", "300/600 steps"). */
+  readonly done: number;
+  readonly total: number;
+  readonly unit: string;
   /** Fraction of all the work done, in [0, 1]. */
   readonly fraction: number;
-  /** Path-steps per second in this process (0 while unknown). */
+  /** Throughput in `rateUnit` per second in this process (0 while unknown). */
   readonly rate: number;
+  readonly rateUnit: string;
   /** Seconds left (NaN while unknown). */
   readonly etaSeconds: number;
+  /** Appended after the rate (e.g. "loss 0.231 acc 94.1%"). */
+  readonly note?: string;
 }
 
 /** One line: `[#####-----]  12/100 grid points  12%  ETA 1m03s  1.2 G path-steps/s`. */
 export function progressLine(p: ProgressState, width = 24): string {
   const frac = Math.max(0, Math.min(1, p.fraction));
   const filled = Math.round(frac * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.gridDone}/${p.gridTotal} grid points  ${(100 * frac).toFixed(0).padStart(3)}%` +
-    `  ETA ${Number.isFinite(p.etaSeconds) ? duration(p.etaSeconds) : '?'}` + (p.rate > 0 ? `  ${human(p.rate)} path-steps/s` : '');
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done}/${p.total} ${p.unit}  ${(100 * frac).toFixed(0).padStart(3)}%` +
+    `  ETA ${Number.isFinite(p.etaSeconds) ? duration(p.etaSeconds) : '?'}` + (p.rate > 0 ? `  ${human(p.rate)} ${p.rateUnit}/s` : '') + (p.note ? `  ${p.note}` : '');
 }
 
 /** A progress bar on a TTY stream, redrawn at most 10 times a second; a no-op when disabled. */

@@ -311,7 +311,7 @@ async function runBatches(engine: Engine, options: CollapseOptions, parts: Colla
     const s = seconds();
     const rate = s > 0.2 && stepsDone > 0 ? stepsDone / s : 0;
     const left = todoPoints * perPoint - stepsDone;
-    return { gridDone, gridTotal: K, fraction: (resumedPoints * perPoint + stepsDone) / (K * perPoint), rate, etaSeconds: rate > 0 ? left / rate : NaN };
+    return { done: gridDone, total: K, unit: 'grid points', rateUnit: 'path-steps', fraction: (resumedPoints * perPoint + stepsDone) / (K * perPoint), rate, etaSeconds: rate > 0 ? left / rate : NaN };
   };
   const finish = (interrupted: boolean, code: number): Outcome => {
     interrupt.beforeMessage = undefined;
