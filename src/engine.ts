@@ -10,7 +10,7 @@ import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, t
 import type { Distribution } from './rng/philox.js';
 import { planCollapse, runPlan } from './sde/collapse.js';
 import type { CollapseOptions, CollapseResult } from './sde/types.js';
-import { train, type TrainOptions, type TrainResult } from './train/train.js';
+import { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainResult } from './train/train.js';
 
 export type BackendChoice = BackendName | 'auto';
 
@@ -206,6 +206,15 @@ export class Engine {
    */
   async train(options: TrainOptions): Promise<TrainResult> {
     return train(this.#live(), options);
+  }
+
+  /**
+   * Test loss and accuracy of saved weights (model.safetensors, a checkpoint, or PyTorch weights in the same names).
+   * @example
+   * const { accuracy } = await engine.evaluate({ weights: readFileSync('out/mnist/model.safetensors'), split: data.test });
+   */
+  async evaluate(options: EvaluateOptions): Promise<{ loss: number; accuracy: number }> {
+    return evaluate(this.#live(), options);
   }
 
   /** Releases the backend (GPU device, buffers); the engine cannot be used afterwards. Idempotent. */

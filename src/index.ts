@@ -23,7 +23,7 @@ export { buildModel, PRESETS } from './train/presets.js';
 export type { PresetName, PresetOptions } from './train/presets.js';
 export { ModelBuilder, parameterCount } from './train/graph.js';
 export type { ActivationKind, Model, ModelSpec, Shape } from './train/graph.js';
-export type { MetricsRow, StepProgress, TrainOptions, TrainResult } from './train/train.js';
+export type { EvaluateOptions, MetricsRow, StepProgress, TrainOptions, TrainResult } from './train/train.js';
 export type { Schedule } from './train/schedule.js';
 export { decodeWeights, encodeModel } from './train/checkpoint.js';
 export { loadCifar, loadDataset, loadMnist, syntheticDataset } from './train/data/datasets.js';

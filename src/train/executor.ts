@@ -11,7 +11,7 @@ import type { KernelSpec, Tensor } from '../kernels/types.js';
 import type { Model, Node } from './graph.js';
 
 /** The kernels training needs, looked up by name (src/kernels/registry.ts). */
-function kernel(name: string): KernelSpec<unknown> {
+export function kernel(name: string): KernelSpec<unknown> {
   const k = (tensorKernels as Record<string, KernelSpec<unknown>>)[name];
   if (!k) throw new Error(`internal: kernel '${name}' is not registered`);
   return k;

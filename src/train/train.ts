@@ -6,13 +6,12 @@
  */
 import type { Backend } from '../backends/types.js';
 import { aborted, CollapseError, invalidArgument } from '../errors.js';
-import { tensorKernels } from '../kernels/registry.js';
-import type { KernelSpec, Tensor } from '../kernels/types.js';
+import type { Tensor } from '../kernels/types.js';
 import { finiteNumber, integerIn, MAX_U32, oneOf, plainObject } from '../validate.js';
 import { decodeWeights, encodeCheckpoint, encodeModel, type Weights } from './checkpoint.js';
 import { Batches, evalBatches } from './data/batches.js';
 import type { Dataset, Split } from './data/datasets.js';
-import { Executor, type ModelState } from './executor.js';
+import { Executor, kernel, type ModelState } from './executor.js';
 import type { Model } from './graph.js';
 import { initialParameters } from './init.js';
 import { checkSchedule, learningRate, type Schedule } from './schedule.js';
@@ -127,8 +126,6 @@ function check(o: TrainOptions) {
   return { ...settings, steps, evaluateEvery, evalBatchSize, checkpointEvery, settings };
 }
 
-const kernel = (name: string) => (tensorKernels as Record<string, KernelSpec<unknown>>)[name];
-
 /**
  * Trains `model` on `data` with SGD on `backend`. Use `engine.train`, which supplies the backend.
  */
@@ -162,31 +159,13 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     initial = { params: initialParameters(model, o.seed), buffers: new Map(model.buffers.map((b) => [b.name, new Float32Array(size(b.shape)).fill(b.value)])), tracked: 0 };
   }
 
-  const owned: Tensor[] = [];
-  const tensor = (shape: readonly number[], values?: Float32Array): Tensor => {
-    const t = backend.alloc('f32', [...shape]);
-    owned.push(t);
-    backend.write(t, values ?? new Float32Array(size(shape)));
-    return t;
-  };
-  const state: ModelState = {
-    params: new Map(model.params.map((p) => [p.name, tensor(p.shape, initial.params.get(p.name))])),
-    grads: new Map(model.params.map((p) => [p.name, tensor(p.shape)])),
-    momenta: new Map(model.params.map((p) => [p.name, tensor(p.shape, initial.momenta?.get(p.name))])),
-    buffers: new Map(model.buffers.map((b) => [b.name, tensor(b.shape, initial.buffers.get(b.name))])),
-  };
+  const { state, owned, tensor } = upload(backend, model, initial);
   let tracked = initial.tracked;
   const executors: Executor[] = [];
   try {
     const trainer = new Executor(backend, model, state, o.batchSize, true);
     executors.push(trainer);
-    const evaluators = new Map<number, Executor>();
-    const evaluator = (n: number) => {
-      let e = evaluators.get(n);
-      if (!e) { e = new Executor(backend, model, state, n, false); evaluators.set(n, e); executors.push(e); }
-      return e;
-    };
-
+    const evaluator = evaluators(backend, model, state, executors);
     // The training loss and accuracy summed on the device between reads (two tensors, added alternately).
     const acc = [tensor([2]), tensor([2])];
     const addStats = [0, 1].map((k) => () => backend.run(kernel('add'), {}, [acc[k], trainer.stats], [acc[1 - k]]));
@@ -205,19 +184,6 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
       const n = since;
       since = 0;
       return { trainLoss: lossSum / n, trainAccuracy: correct / (n * o.batchSize) };
-    };
-    const evaluate = async (split: Split) => {
-      let lossSum = 0, correct = 0;
-      for (const batch of evalBatches(split, o.evalBatchSize)) {
-        const e = evaluator(batch.count);
-        backend.write(e.input, batch.images);
-        backend.write(e.labels, batch.labels);
-        e.run();
-        const [loss, right] = await backend.read(e.stats);
-        lossSum += loss * batch.count;
-        correct += right;
-      }
-      return { testLoss: lossSum / split.count, testAccuracy: correct / split.count };
     };
     const weights = async (): Promise<Weights> => ({
       params: await readAll(backend, state.params), buffers: await readAll(backend, state.buffers), batchesTracked: tracked,
@@ -259,7 +225,8 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
           const good = history.at(-1)?.step ?? start;
           throw new CollapseError('DIVERGED', `the training loss became ${train.trainLoss} between steps ${good} and ${done} (lr ${lr}); the weights are no longer usable. The last checkpoint written before this point is the last good one; lower the learning rate`, { step: done, lastGoodStep: good });
         }
-        metrics = { step: done, lr, ...train, ...(await evaluate(data.test)) };
+        const test = await evaluateSplit(backend, evaluator, data.test, o.evalBatchSize);
+        metrics = { step: done, lr, ...train, testLoss: test.loss, testAccuracy: test.accuracy };
         history.push(metrics);
         last = metrics;
       }
@@ -287,6 +254,82 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Parameters (with zero gradients and momenta unless given) and buffers uploaded to the backend. */
+function upload(backend: Backend, model: Model, initial: { params: Map<string, Float32Array>; buffers: Map<string, Float32Array>; momenta?: Map<string, Float32Array> }) {
+  const owned: Tensor[] = [];
+  const tensor = (shape: readonly number[], values?: Float32Array): Tensor => {
+    const t = backend.alloc('f32', [...shape]);
+    owned.push(t);
+    backend.write(t, values ?? new Float32Array(size(shape)));
+    return t;
+  };
+  const state: ModelState = {
+    params: new Map(model.params.map((p) => [p.name, tensor(p.shape, initial.params.get(p.name))])),
+    grads: new Map(model.params.map((p) => [p.name, tensor(p.shape)])),
+    momenta: new Map(model.params.map((p) => [p.name, tensor(p.shape, initial.momenta?.get(p.name))])),
+    buffers: new Map(model.buffers.map((b) => [b.name, tensor(b.shape, initial.buffers.get(b.name))])),
+  };
+  return { state, owned, tensor };
+}
+
+/** Evaluation plans by batch size (the last test batch may be smaller), created on first use. */
+function evaluators(backend: Backend, model: Model, state: ModelState, executors: Executor[]): (n: number) => Executor {
+  const plans = new Map<number, Executor>();
+  return (n) => {
+    let e = plans.get(n);
+    if (!e) { e = new Executor(backend, model, state, n, false); plans.set(n, e); executors.push(e); }
+    return e;
+  };
+}
+
+/** Mean loss and accuracy over a whole split (BatchNorm in eval mode). */
+async function evaluateSplit(backend: Backend, evaluator: (n: number) => Executor, split: Split, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+  let lossSum = 0, correct = 0;
+  for (const batch of evalBatches(split, batchSize)) {
+    const e = evaluator(batch.count);
+    backend.write(e.input, batch.images);
+    backend.write(e.labels, batch.labels);
+    e.run();
+    const [loss, right] = await backend.read(e.stats);
+    lossSum += loss * batch.count;
+    correct += right;
+  }
+  return { loss: lossSum / split.count, accuracy: correct / split.count };
+}
+
+export interface EvaluateOptions {
+  /** A model file's bytes (model.safetensors or a checkpoint), or weights trained elsewhere in the same names. */
+  readonly weights: Uint8Array;
+  /** The model; rebuilt from the file's metadata when absent. */
+  readonly model?: Model;
+  readonly split: Split;
+  /** Default 1000. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Test loss (mean cross-entropy) and accuracy of saved weights on a split. Use `engine.evaluate`.
+ */
+export async function evaluate(backend: Backend, options: EvaluateOptions): Promise<{ loss: number; accuracy: number }> {
+  plainObject('evaluate options', options);
+  if (!(options.weights instanceof Uint8Array)) throw invalidArgument('weights', options.weights, 'the bytes of a safetensors file (Uint8Array)');
+  const batchSize = integerIn('batchSize', options.batchSize ?? 1000, 1, 1 << 16);
+  const { model, weights } = decodeWeights(options.weights, 'the weights', options.model);
+  const [c, h, w] = model.inputShape;
+  const per = c * h * w;
+  if (!options.split || options.split.images.length !== options.split.count * per) {
+    throw invalidArgument('split', options.split?.count, `a split of ${c}×${h}×${w} images (the model's input)`);
+  }
+  const { state, owned } = upload(backend, model, weights);
+  const executors: Executor[] = [];
+  try {
+    return await evaluateSplit(backend, evaluators(backend, model, state, executors), options.split, batchSize);
+  } finally {
+    for (const e of executors) e.release();
+    for (const t of owned) backend.release(t);
+  }
+}
 
 async function readAll(backend: Backend, tensors: Map<string, Tensor>): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
