@@ -238,8 +238,9 @@ export class Batches {
 /**
  * The split in order, in batches of `batchSize` (the last one partial: nothing is dropped), for evaluation.
  * Each yielded `images` has batchSize·C·H·W values and `labels` batchSize; only the first `count` rows are
- * examples, the rest are 0. Full batches' images are read-only views of the split (no copy); the last
- * batch and every `labels` reuse buffers that the next iteration overwrites.
+ * examples, the rest are 0. Full batches' images are read-only views of the split (no copy); the partial
+ * batch's images and every `labels` are new arrays (evaluation is not a hot path, and `[...evalBatches()]`
+ * stays correct).
  *
  * @example
  * for (const { images, labels, count } of evalBatches(ds.test, 2000)) correct += countCorrect(images, labels, count);
@@ -252,18 +253,15 @@ export function* evalBatches(split: Split, batchSize: number): Generator<{ image
   if (!Number.isInteger(size) || split.labels.length !== count) {
     throw invalidArgument('split', `${split.images.length} values, ${split.labels.length} labels, count ${count}`, 'count·C·H·W values and count labels');
   }
-  const labels = new Uint32Array(batchSize);
-  let tail: Float32Array | undefined;
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
+    const labels = new Uint32Array(batchSize);
     for (let i = 0; i < n; i++) labels[i] = split.labels[start + i];
-    labels.fill(0, n);
     let images = split.images.subarray(start * size, (start + n) * size);
     if (n < batchSize) {
-      tail ??= new Float32Array(batchSize * size);
-      tail.set(images);
-      tail.fill(0, n * size);
-      images = tail;
+      const padded = new Float32Array(batchSize * size);
+      padded.set(images);
+      images = padded;
     }
     yield { images, labels, count: n };
   }
