@@ -227,11 +227,19 @@ describe('Batches: crop-flip augmentation', () => {
     const size = shape.channels * shape.height * shape.width;
     const b = new Batches(split, shape, { batchSize, seed, augment: 'crop-flip', cropPadding: pad });
     const found: number[] = [];
+    let blank = 0;
     for (const batch of draw(b, size, batches)) {
       for (let i = 0; i < batchSize; i++) {
         const out = batch.images.subarray(i * size, (i + 1) * size);
-        // The source example: any pixel that is not padding names it.
-        const n = Math.floor(Array.from(out).find((v) => v >= 0)! / 1000);
+        // The source example: any pixel that is not padding names it. A padding of at least the image size
+        // can cut a window of padding only.
+        const inside = Array.from(out).find((v) => v >= 0);
+        if (inside === undefined) {
+          for (let c = 0; c < shape.channels; c++) for (let k = 0; k < size / shape.channels; k++) expect(out[c * (size / shape.channels) + k]).toBe(fill[c]);
+          blank++;
+          continue;
+        }
+        const n = Math.floor(inside / 1000);
         expect(batch.labels[i]).toBe(n % shape.classes);
         const src = split.images.subarray(n * size, (n + 1) * size);
         let match = -1;
@@ -247,7 +255,7 @@ describe('Batches: crop-flip augmentation', () => {
         found.push(match);
       }
     }
-    return found;
+    return Object.assign(found, { blank });
   }
 
   it('every output is one crop of the image padded with raw black (−mean/std), maybe mirrored; all 50 choices uniform', () => {
@@ -256,6 +264,13 @@ describe('Batches: crop-flip augmentation', () => {
     const counts = new Array<number>(50).fill(0);
     for (const m of found) counts[m]++;
     expect(chiSquare(counts, new Array(50).fill(found.length / 50))).toBeLessThan(85.35); // df 49, p = 0.001
+  });
+
+  it('a padding as large as the image: some windows are all padding, the rest still exact crops', () => {
+    const shape = { channels: 3, height: 3, width: 4, classes: 7, normalization };
+    const found = decode(shape, 4, 12, 6, 60);
+    expect(found.blank).toBeGreaterThan(0);
+    expect(found.length).toBeGreaterThan(100);
   });
 
   it('CIFAR size with the default padding 4', () => {

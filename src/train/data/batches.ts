@@ -95,6 +95,11 @@ export class Batches {
   private readonly size: number;
   private readonly fill: Float32Array;
   private readonly permutation: Uint32Array;
+  /**
+   * One view per example, made once: set(view) is a memcpy, 4× faster than an element loop (0.27 vs 1.05 ms
+   * for 256 CIFAR images), and taking subarray() per example would allocate in next().
+   */
+  private readonly examples: Float32Array[];
   private readonly block = new Uint32Array(4);
   private permutationEpoch = -1;
   private epoch = 0;
@@ -126,6 +131,7 @@ export class Batches {
     this.fill = blackLevel(shape.normalization, this.channels);
     this.batchesPerEpoch = Math.floor(split.count / this.batchSize);
     this.permutation = new Uint32Array(split.count);
+    this.examples = Array.from({ length: split.count }, (_, n) => split.images.subarray(n * this.size, (n + 1) * this.size));
   }
 
   /** Where the next batch starts. */
@@ -165,11 +171,7 @@ export class Batches {
       }
       labels[b] = label;
       if (this.augment === 'crop-flip') this.cropFlip(example, images, b * this.size, block[2], block[3]);
-      else {
-        // A loop, not set(subarray(...)): subarray allocates, and next() allocates nothing.
-        const src = this.split.images, from = example * this.size, to = b * this.size;
-        for (let i = 0; i < this.size; i++) images[to + i] = src[from + i];
-      }
+      else images.set(this.examples[example], b * this.size);
     }
     if (++this.index === this.batchesPerEpoch) {
       if (this.epoch === MAX_U32) throw invalidArgument('epoch', this.epoch + 1, `at most ${MAX_U32} (one Philox counter word)`);
@@ -211,6 +213,10 @@ export class Batches {
     // Columns x in [lo, hi) read inside the image; the rest are padding.
     const lo = Math.min(W, Math.max(0, flip ? ox : -ox));
     const hi = Math.max(lo, Math.min(W, flip ? W + ox : W - ox));
+    if (!flip) {
+      this.shiftedCopy(example, out, at, oy, ox, lo, hi);
+      return;
+    }
     for (let c = 0; c < C; c++) {
       const value = this.fill[c];
       const plane = (example * C + c) * H * W;
@@ -222,13 +228,35 @@ export class Batches {
           continue;
         }
         for (let x = 0; x < lo; x++) out[row + x] = value;
-        if (flip) {
-          const base = plane + sy * W + W - 1 + ox; // source column W − 1 − x + ox
-          for (let x = lo; x < hi; x++) out[row + x] = src[base - x];
-        } else {
-          const base = plane + sy * W + ox;
-          for (let x = lo; x < hi; x++) out[row + x] = src[base + x];
-        }
+        const base = plane + sy * W + W - 1 + ox; // source column W − 1 − x + ox
+        for (let x = lo; x < hi; x++) out[row + x] = src[base - x];
+        for (let x = hi; x < W; x++) out[row + x] = value;
+      }
+    }
+  }
+
+  /**
+   * The unflipped crop without an element loop: out(y, x) = in(y + oy, x + ox) is one constant shift of the
+   * flat plane, so copy the example (memcpy), shift each plane in place (copyWithin, a memmove), then paint
+   * the padding. Positions whose source lies outside the plane are exactly those painted over. About 3×
+   * faster than the per-row loop, and allocation-free.
+   */
+  private shiftedCopy(example: number, out: Float32Array, at: number, oy: number, ox: number, lo: number, hi: number): void {
+    const { height: H, width: W, channels: C } = this;
+    const P = H * W;
+    const shift = oy * W + ox;
+    out.set(this.examples[example], at);
+    const rowsFrom = Math.min(H, Math.max(0, -oy)), rowsTo = Math.max(rowsFrom, Math.min(H, H - oy)); // rows read inside
+    for (let c = 0; c < C; c++) {
+      const value = this.fill[c];
+      const p = at + c * P;
+      if (shift > 0) out.copyWithin(p, p + Math.min(shift, P), p + P);
+      else if (shift < 0) out.copyWithin(p + Math.min(-shift, P), p, p + P - Math.min(-shift, P));
+      out.fill(value, p, p + rowsFrom * W);
+      out.fill(value, p + rowsTo * W, p + P);
+      for (let y = rowsFrom; y < rowsTo; y++) {
+        const row = p + y * W;
+        for (let x = 0; x < lo; x++) out[row + x] = value;
         for (let x = hi; x < W; x++) out[row + x] = value;
       }
     }
