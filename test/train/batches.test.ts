@@ -117,6 +117,11 @@ describe('Batches: exact resume', () => {
     expect(() => b.seek({ epoch: 0, index: 6 })).toThrow(/position.index/);
     expect(() => b.seek({ epoch: -1, index: 0 })).toThrow(/position.epoch/);
     expect(() => b.seek({ epoch: 0.5, index: 0 })).toThrow(CollapseError);
+    // The epoch is one Philox counter word: the stream ends after epoch 2^32 − 1 rather than repeating.
+    b.seek({ epoch: 2 ** 32 - 1, index: 5 });
+    draw(b, 3 * 64, 1);
+    expect(b.position).toEqual({ epoch: 2 ** 32, index: 0 });
+    expect(() => draw(b, 3 * 64, 1)).toThrow(/epoch/);
   });
 });
 

@@ -155,6 +155,7 @@ export class Batches {
       throw invalidArgument('images', images, `a Float32Array of batchSize·C·H·W = ${B * this.size} values`);
     }
     if (!(labels instanceof Uint32Array) || labels.length !== B) throw invalidArgument('labels', labels, `a Uint32Array of batchSize = ${B} values`);
+    if (this.epoch > MAX_U32) throw invalidArgument('epoch', this.epoch, `at most ${MAX_U32} (the epoch is one Philox counter word)`);
     if (this.permutationEpoch !== this.epoch) this.shuffle(this.epoch);
     const randomPerExample = this.labelNoise > 0 || this.augment === 'crop-flip';
     const block = this.block;
@@ -174,7 +175,6 @@ export class Batches {
       else images.set(this.examples[example], b * this.size);
     }
     if (++this.index === this.batchesPerEpoch) {
-      if (this.epoch === MAX_U32) throw invalidArgument('epoch', this.epoch + 1, `at most ${MAX_U32} (one Philox counter word)`);
       this.epoch++;
       this.index = 0;
     }
