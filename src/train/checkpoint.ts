@@ -30,7 +30,7 @@ export interface CheckpointState<T> {
   /** The run's settings (compared on resume). */
   readonly settings: T;
   /** Metrics rows so far. */
-  readonly history: readonly Record<string, number>[];
+  readonly history: readonly object[];
 }
 
 const f32 = (shape: readonly number[], data: Float32Array): NamedTensor => ({ dtype: 'F32', shape: [...shape], data });

@@ -92,7 +92,7 @@ export interface TrainResult {
 /** The settings a checkpoint records and a resume must repeat. */
 interface Settings {
   model: unknown; data: string; lr: number; schedule: Required<Schedule>; batchSize: number; momentum: number; weightDecay: number;
-  labelNoise: number; augment: string; seed: number;
+  labelNoise: number; augment: 'none' | 'crop-flip'; seed: number;
 }
 
 function check(o: TrainOptions) {
@@ -109,7 +109,7 @@ function check(o: TrainOptions) {
   if (weightDecay < 0) throw invalidArgument('weightDecay', weightDecay, 'a non-negative number');
   const labelNoise = finiteNumber('labelNoise', o.labelNoise ?? 0);
   if (labelNoise < 0 || labelNoise >= 1) throw invalidArgument('labelNoise', labelNoise, 'a probability in [0, 1)');
-  const augment = oneOf('augment', o.augment ?? 'none', ['none', 'crop-flip'] as const);
+  const augment = oneOf('augment', o.augment ?? 'none', ['none', 'crop-flip'] as const) as 'none' | 'crop-flip';
   const seed = integerIn('seed', o.seed ?? 0, 0, MAX_U32);
   const evaluateEvery = integerIn('evaluateEvery', o.evaluateEvery ?? Math.max(1, Math.floor(steps / 10)), 1, MAX_U32);
   const evalBatchSize = integerIn('evalBatchSize', o.evalBatchSize ?? 1000, 1, 1 << 16);
@@ -288,8 +288,9 @@ async function evaluateSplit(backend: Backend, evaluator: (n: number) => Executo
   let lossSum = 0, correct = 0;
   for (const batch of evalBatches(split, batchSize)) {
     const e = evaluator(batch.count);
-    backend.write(e.input, batch.images);
-    backend.write(e.labels, batch.labels);
+    // The last batch comes zero-filled to full size: only its first `count` rows are examples.
+    backend.write(e.input, batch.images.subarray(0, e.input.size));
+    backend.write(e.labels, batch.labels.subarray(0, batch.count));
     e.run();
     const [loss, right] = await backend.read(e.stats);
     lossSum += loss * batch.count;
