@@ -2,7 +2,7 @@
 // the gradient of the mean loss and the count of correct rows. src/kernels/softmax_cross_entropy.ts declares
 // the fields and holds the reference; shaders/softmax_cross_entropy.wgsl is the webgpu twin (same formulas).
 //
-// Rows are f32 (std::exp, std::log); rows are cut into fixed chunks of kRows whose loss sums (f64) and counts
+// Rows are f32 (sc::expf_fast within ~2 ulp, std::log); rows are cut into fixed chunks of kRows whose loss sums (f64) and counts
 // are added in chunk order, so the result does not depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fastmath.h"
 #include "kernel.h"
 #include "thread_pool.h"
 
@@ -21,6 +22,10 @@ using sc::ArrayType;
 using sc::KernelCall;
 
 constexpr size_t kRows = 64;
+
+// exp for x <= 0 (x = z - max z): sc::expf_fast (~2 ulp, vectorisable), and 0 below the normal range, where
+// expf_fast would stop at ~1e-38 instead of vanishing.
+SC_INLINE float exp_or_zero(float x) { return x < -87.0f ? 0.0f : sc::expf_fast(x); }
 constexpr size_t kSerialValues = 1 << 15;  // below this the rows run on the calling thread
 
 // fields: batch, classes, soft
@@ -50,30 +55,41 @@ void softmax_cross_entropy(const KernelCall& call) {
     for (size_t i = q * kRows; i < std::min(batch, (q + 1) * kRows); ++i) {
       const float* z = logits + i * classes;
       float* g = grad + i * classes;
-      const float* t = soft ? soft_t + i * classes : nullptr;
-      const uint32_t label = soft ? 0 : labels[i];
-      auto target = [&](size_t k) { return soft ? t[k] : (k == label ? 1.0f : 0.0f); };
       size_t best = 0;
       float m = z[0];
       for (size_t k = 1; k < classes; ++k)
         if (z[k] > m) { m = z[k]; best = k; }
-      float s = 0, tsum = 0, t_best = target(0);
-      size_t want = 0;
-      for (size_t k = 0; k < classes; ++k) {
-        g[k] = std::exp(z[k] - m);   // kept for the gradient pass
-        s += g[k];
-        const float tk = target(k);
-        tsum += tk;
-        if (tk > t_best) { t_best = tk; want = k; }
-      }
+      // exp(z - m) into the gradient row (a vectorised loop), then their sum in order.
+      for (size_t k = 0; k < classes; ++k) g[k] = exp_or_zero(z[k] - m);
+      float s = 0;
+      for (size_t k = 0; k < classes; ++k) s += g[k];
       const float log_s = std::log(s);
-      const bool bad = !soft && label >= classes;
-      // Labels: the one term directly (a -inf logit elsewhere must not give 0 * inf); soft: every term.
-      float row_loss = soft || bad ? 0.0f : (m - z[label]) + log_s;
-      for (size_t k = 0; k < classes; ++k) {
-        const float tk = target(k);
-        if (soft) row_loss += tk * ((m - z[k]) + log_s);
-        g[k] = bad ? nan : (g[k] / s * tsum - tk) / rows;
+      float row_loss = 0;
+      size_t want = 0;
+      bool bad = false;
+      if (soft) {
+        // tsum = sum t; the loss sums every term (as PyTorch: a zero target on a -inf logit gives NaN there too).
+        const float* t = soft_t + i * classes;
+        float tsum = 0, t_best = t[0];
+        for (size_t k = 0; k < classes; ++k) {
+          tsum += t[k];
+          if (t[k] > t_best) { t_best = t[k]; want = k; }
+          row_loss += t[k] * ((m - z[k]) + log_s);
+        }
+        for (size_t k = 0; k < classes; ++k) g[k] = (g[k] / s * tsum - t[k]) / rows;
+      } else {
+        const uint32_t label = labels[i];
+        bad = label >= classes;
+        if (bad) {
+          std::fill(g, g + classes, nan);
+        } else {
+          // One-hot row: tsum = 1 exactly, so (e / s * 1 - t) / rows is (e / s) / rows off the label.
+          const float e_label = g[label];
+          for (size_t k = 0; k < classes; ++k) g[k] = g[k] / s / rows;
+          g[label] = (e_label / s - 1.0f) / rows;
+          row_loss = (m - z[label]) + log_s;
+          want = label;
+        }
       }
       chunk_loss += bad ? nan : row_loss;
       if (!bad && best == want) ++chunk_correct;
