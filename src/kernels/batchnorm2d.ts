@@ -84,6 +84,10 @@ type Out = { [i: number]: number };
 /**
  * The forward reference in whatever precision its arrays hold (f64 arrays for gradient checks): per channel,
  * two-pass f64 statistics, then y, the saved statistics and the running update.
+ * @example
+ * const y = new Float64Array(4), mean = [0], invstd = [0], runMean = [0], runVar = [1];
+ * batchnormForwardCore({ batch: 2, channels: 1, height: 1, width: 2 }, true, 0.1, 1e-5, [1, 2, 3, 4], [1], [0], y, mean, invstd, runMean, runVar);
+ * // mean[0] = 2.5, runMean[0] = 0.25, runVar[0] = 0.9 + 0.1 · 5/3
  */
 export function batchnormForwardCore(s: BatchNormShape, training: boolean, momentum: number, eps: number,
   x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>,
@@ -118,6 +122,10 @@ export function batchnormForwardCore(s: BatchNormShape, training: boolean, momen
 /**
  * The backward reference: gradX, gradGamma, gradBeta from gradY, x, γ and the saved statistics. Training
  * differentiates through the batch statistics: gradX = γ·invstd·(gY − ΣgY/n − x̂·Σ(gY·x̂)/n), x̂ = (x − μ)·invstd.
+ * @example
+ * const gx = new Float64Array(4), gGamma = [0], gBeta = [0];
+ * batchnormBackwardCore({ batch: 4, channels: 1, height: 1, width: 1 }, true, [1, 1, 1, 1], [1, 2, 3, 4], [3], [2.5], [0.5], gx, gGamma, gBeta);
+ * // a constant gradY passes nothing through the batch statistics: gx = 0, gBeta[0] = 4
  */
 export function batchnormBackwardCore(s: BatchNormShape, training: boolean,
   gradY: ArrayLike<number>, x: ArrayLike<number>, gamma: ArrayLike<number>, saveMean: ArrayLike<number>, saveInvStd: ArrayLike<number>,

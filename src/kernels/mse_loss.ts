@@ -22,7 +22,12 @@ export const MSE_WG = 256;
 
 type Out = { [i: number]: number };
 
-/** The reference in the precision of its arrays (f64 for gradient checks). */
+/**
+ * The reference in the precision of its arrays (f64 for gradient checks).
+ * @example
+ * const grad = new Float64Array(3), stats = [0, 0];
+ * mseLossCore([1, 2, 3], [1, 1, 1], grad, stats); // stats = [5/3, 0], grad = [0, 2/3, 4/3]
+ */
 export function mseLossCore(prediction: ArrayLike<number>, target: ArrayLike<number>, grad: Out, stats: Out): void {
   const n = prediction.length;
   let sum = 0;

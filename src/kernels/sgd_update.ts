@@ -70,7 +70,12 @@ export const fma64 = (a: number, b: number, c: number): number => a * b + c;
 
 type Out = { [i: number]: number };
 
-/** One SGD step over every element, with `fma` the multiply-add of the precision wanted (fmaf for f32). */
+/**
+ * One SGD step over every element, with `fma` the multiply-add of the precision wanted (fmaf for f32).
+ * @example
+ * const param = [1], buffer = [0];
+ * sgdUpdateCore(0.1, 0.9, 0.01, [0.5], param, buffer, fma64); // buffer = [0.51], param = [0.949]
+ */
 export function sgdUpdateCore(lr: number, momentum: number, weightDecay: number, grad: ArrayLike<number>,
   param: Out, buffer: Out, fma: (a: number, b: number, c: number) => number): void {
   for (let i = 0; i < grad.length; i++) {

@@ -48,6 +48,9 @@ type Out = { [i: number]: number };
 /**
  * The reference in the precision of its arrays (f64 for gradient checks). `targets` holds labels (soft false)
  * or N·K target probabilities (soft true).
+ * @example
+ * const grad = new Float64Array(2), stats = [0, 0];
+ * softmaxCrossEntropyCore(1, 2, false, [0, Math.log(3)], [1], grad, stats); // stats = [−ln(3/4), 1], grad = [1/4, −1/4]
  */
 export function softmaxCrossEntropyCore(batch: number, classes: number, soft: boolean,
   logits: ArrayLike<number>, targets: ArrayLike<number>, grad: Out, stats: Out): void {

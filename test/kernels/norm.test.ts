@@ -16,6 +16,7 @@ import { callKernel } from '../../src/kernels/run.js';
 import { fma64, fmaf, sgdUpdate, sgdUpdateCore } from '../../src/kernels/sgd_update.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyCore } from '../../src/kernels/softmax_cross_entropy.js';
 import { backendsUnderTest } from '../helpers/backends.js';
+import { describeWebgpu, openBackend } from '../helpers/webgpu.js';
 import type { HostArray, KernelSpec } from '../../src/kernels/types.js';
 import { randomArray } from './cases.js';
 
@@ -323,6 +324,31 @@ for (const backend of await backendsUnderTest()) {
     });
   });
 }
+
+describeWebgpu('webgpu: a dispatch split over (x, y) decodes channels and element blocks like a 1-D one', () => {
+  it('batch norm over 7 channels and an SGD step over 5 workgroups, with 3 workgroups per dimension (3 × 3, spare ones idle)', async () => {
+    const twoD = await openBackend({ limits: { maxComputeWorkgroupsPerDimension: 3 } });
+    const flat = await openBackend();
+    try {
+      const p = { batch: 3, channels: 7, height: 5, width: 5, training: true };
+      const size = 3 * 7 * 25;
+      const bnIn = [randomArray(size, 81), randomArray(7, 82), randomArray(7, 83)];
+      const bnInit = [undefined, undefined, undefined, randomArray(7, 84), randomArray(7, 85).map((v) => 1 + v / 2)];
+      const backIn = [randomArray(size, 86), bnIn[0], bnIn[1], randomArray(7, 87), randomArray(7, 88).map((v) => 1 + v / 2)];
+      const sgdParams = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+      const sgdArgs = [[randomArray(1200, 89)], [randomArray(1200, 90), randomArray(1200, 91)]] as const;
+      for (const [kernel, params, inputs, initial] of [[batchnorm2dForward, p, bnIn, bnInit], [batchnorm2dBackward, p, backIn, []],
+        [sgdUpdate, sgdParams, sgdArgs[0], sgdArgs[1]]] as const) {
+        const a = await callKernel(twoD, kernel as KernelSpec<never>, params as never, inputs, initial);
+        const b = await callKernel(flat, kernel as KernelSpec<never>, params as never, inputs, initial);
+        a.forEach((out, o) => expect(Array.from(out), `${kernel.name} output ${o}`).toEqual(Array.from(b[o])));
+      }
+    } finally {
+      twoD.close();
+      flat.close();
+    }
+  });
+});
 
 describe('native determinism: the same bits for 1, 2 and 3 threads', () => {
   it('batch norm forward/backward, cross-entropy and MSE (fixed task splits, ordered partial sums)', async () => {
