@@ -3,15 +3,26 @@
  * conformance table (test/kernels/conformance.test.ts) checks each against its reference on every backend;
  * job kernels (the SDE) stream with progress and launch themselves.
  */
+import { activationBackward, activationForward } from './activation.js';
+import { add } from './add.js';
 import { emCollapse } from './em_collapse.js';
 import { fmaPeak } from './fma_peak.js';
+import { globalAvgpoolBackward, globalAvgpoolForward } from './global_avgpool.js';
 import { matmul, matmulHost } from './matmul.js';
+import { maxpool2dBackward, maxpool2dForward } from './maxpool2d.js';
 import { philoxFill } from './philox_fill.js';
 import { streamCopy } from './stream_copy.js';
 import type { KernelSpec } from './types.js';
 
 // fma_peak and stream_copy are ceilings: `collapse bench` measures the machine with them (src/bench/ceilings.ts).
-export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy } as const satisfies Record<string, KernelSpec<never>>;
+export const tensorKernels = {
+  matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy,
+  // Layers: activations, pooling, residual sums (src/kernels/{activation,maxpool2d,global_avgpool,add}.ts).
+  activation_forward: activationForward, activation_backward: activationBackward,
+  maxpool2d_forward: maxpool2dForward, maxpool2d_backward: maxpool2dBackward,
+  global_avgpool_forward: globalAvgpoolForward, global_avgpool_backward: globalAvgpoolBackward,
+  add,
+} as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
 /** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */
