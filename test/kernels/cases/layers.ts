@@ -85,6 +85,7 @@ const POOLS: [string, Maxpool2dParams][] = [
   ['k3 s1 p1 (overlapping windows) 6×5', { batch: 1, channels: 2, height: 6, width: 5, kernel: 3, stride: 1, padding: 1 }],
   ['k3 s3 3×3 (one window)', { batch: 1, channels: 1, height: 3, width: 3, kernel: 3 }],
   ['k1 s1 (identity) 3×4', { batch: 1, channels: 2, height: 3, width: 4, kernel: 1 }],
+  ['k2 s3 (gaps between windows) 7×8', { batch: 1, channels: 2, height: 7, width: 8, kernel: 2, stride: 3 }],
   ['k2 s1 p1 1×1 (window mostly padding)', { batch: 1, channels: 3, height: 1, width: 1, kernel: 2, stride: 1, padding: 1 }],
   ['k4 s3 p2 10×11', { batch: 1, channels: 2, height: 10, width: 11, kernel: 4, stride: 3, padding: 2 }],
   ['255 outputs (30×34, k2)', { batch: 1, channels: 1, height: 30, width: 34, kernel: 2 }],
@@ -128,11 +129,17 @@ const maxpool2dBackward: ConformanceEntry<Maxpool2dParams> = {
         list.push({ label: `${label}, ties`, params, inputs: backwardInputs(params, ties(inputSize(params), 800 + k), 850 + k) });
       }
     });
-    // Indices that are not the window's (out of the window, negative, past the plane): ignored everywhere.
-    const params: Maxpool2dParams = { batch: 2, channels: 2, height: 7, width: 9, kernel: 3, stride: 2, padding: 1 };
-    const [gradY, argmax] = backwardInputs(params, lcgArray(inputSize(params), 900), 901);
-    lcgArray(argmax.length, 902).forEach((v, i) => { if (v > 0.3) argmax[i] = Math.floor(v * 90) - 20; });
-    list.push({ label: 'argmax entries outside their windows are ignored', params, inputs: [gradY, argmax] });
+    // Indices that are not the window's (out of the window, negative, past the plane): ignored everywhere, with
+    // overlapping windows and with disjoint ones (native's gather path).
+    const bad: [string, Maxpool2dParams][] = [
+      ['k3 s2 p1', { batch: 2, channels: 2, height: 7, width: 9, kernel: 3, stride: 2, padding: 1 }],
+      ['k2 s2', { batch: 2, channels: 2, height: 7, width: 9, kernel: 2 }],
+    ];
+    bad.forEach(([label, params], k) => {
+      const [gradY, argmax] = backwardInputs(params, lcgArray(inputSize(params), 900 + k), 910 + k);
+      lcgArray(argmax.length, 920 + k).forEach((v, i) => { if (v > 0.3) argmax[i] = Math.floor(v * 90) - 20; });
+      list.push({ label: `${label}: argmax entries outside their windows are ignored`, params, inputs: [gradY, argmax] });
+    });
     return list;
   },
   // The same f32 additions in the same (oh, ow) order on every backend.
