@@ -2,7 +2,7 @@
 // (exact erf form, x/2 * (1 + erf(x/sqrt2)), as PyTorch's approximate='none') and tanh, f32.
 // src/kernels/activation.ts declares the fields and holds the f64 reference; shaders/activation.wgsl holds the
 // same erf/tanh polynomials, evaluated in the same order (its header states their errors: erf <= 1.05 ulp,
-// tanh <= 1.5 ulp, gelu <= 1.4 * 2^-24 * (|x|/2 + |gelu|), measured over every f32 in [-20, 20]).
+// tanh <= 1.5 ulp, gelu <= 1.3 * 2^-24 * (|x|/2 + |gelu|), measured on a sweep of [-20, 20]).
 //
 // The math is written once as branch-free scalar functions (selects, no libm, no tables) that GCC vectorizes
 // to 8-lane AVX2 (16-lane AVX-512 where the CPU has it) inside the loops below; every element goes through the
