@@ -19,7 +19,7 @@ import { callKernel } from '../../src/kernels/run.js';
 import type { HostArray, KernelSpec } from '../../src/kernels/types.js';
 import { createEngine } from '../../src/index.js';
 import { backendsUnderTest } from '../helpers/backends.js';
-import { openBackend } from '../helpers/webgpu.js';
+import { describeWebgpu, openBackend } from '../helpers/webgpu.js';
 import { randomArray } from './cases.js';
 
 const js = new JsBackend();
@@ -235,6 +235,44 @@ describe('native results do not depend on the thread count', () => {
       const one1 = await callKernel(a, kernel, p as never, inputs);
       const two = await callKernel(b, kernel, p as never, inputs);
       one1.forEach((o, k) => expect(Buffer.from(o.buffer).equals(Buffer.from(two[k].buffer)), `${kernel.name} output ${k}`).toBe(true));
+    }
+  });
+});
+
+describeWebgpu('webgpu dispatch split over (x, y): 7 workgroups per dimension at most', () => {
+  it('every layer kernel decodes the 2-D workgroup id and skips the padding groups', async () => {
+    const small = await openBackend({ limits: { maxComputeWorkgroupsPerDimension: 7 } });
+    try {
+      const n = 30_001; // 30 elementwise workgroups: a 7 × 5 grid with 5 idle groups
+      const x = randomArray(n, 51).map((v) => 5 * v), g = randomArray(n, 52);
+      const pool = { batch: 2, channels: 5, height: 33, width: 31, kernel: 3, stride: 2, padding: 1 };
+      const planes = pool.batch * pool.channels;
+      const image = randomArray(planes * 33 * 31, 53);
+      const [, argmax] = await callKernel(js, maxpool2dForward, pool, [image]);
+      const geometry = poolGeometry('maxpool2d', pool);
+      const gy = randomArray(planes * geometry.outH * geometry.outW, 54);
+      const avg = { batch: 2, channels: 20, height: 5, width: 7 }; // 40 planes: one workgroup each, a 7 × 6 grid
+      const calls: [KernelSpec<never>, unknown, HostArray[], number][] = [
+        [activationForward as never, { kind: 'gelu' }, [x], 3],
+        [activationBackward as never, { kind: 'tanh' }, [x, g], 40],
+        [add as never, {}, [x, g], 0],
+        [maxpool2dForward as never, pool, [image], 0],
+        [maxpool2dBackward as never, pool, [gy, argmax], 0],
+        [globalAvgpoolForward as never, avg, [randomArray(40 * 35, 55)], 70],
+        [globalAvgpoolBackward as never, avg, [randomArray(40, 56)], 5],
+      ];
+      for (const [kernel, p, inputs, ulps] of calls) {
+        const want = await callKernel(js, kernel, p as never, inputs);
+        const got = await callKernel(small, kernel, p as never, inputs);
+        got.forEach((o, k) => {
+          for (let i = 0; i < o.length; i++) {
+            const bound = ulps * 2 ** -24 * (Math.abs(want[k][i]) + 1) + 1e-30;
+            if (!(Math.abs(o[i] - want[k][i]) <= bound)) expect.fail(`${kernel.name} output ${k}[${i}]: ${o[i]} vs ${want[k][i]}`);
+          }
+        });
+      }
+    } finally {
+      small.close();
     }
   });
 });
