@@ -147,8 +147,9 @@ const elementwiseLaunch = (shader: string) => ({
   workgroups: (_p: unknown, inputs: readonly TensorInfo[]) => groupsOf(elements(inputs)),
 });
 
-// Below ~0.5 ms (GELU's erf costs ~1 ns an element on one core) the libuv hop costs more than it saves.
-const LONG_ELEMENTS = 2 ** 19;
+// Calls shorter than ~0.5 ms stay inline (the libuv hop and promise cost more than blocking): GELU and tanh cost
+// ~0.6 ns an element on a core, ReLU streams 8 bytes an element at ~30 GB/s.
+const isLong = (p: ActivationParams, inputs: readonly TensorInfo[]) => elements(inputs) >= (p.kind === 'relu' ? 2 ** 21 : 2 ** 20);
 
 export const activationForward: KernelSpec<ActivationParams> = {
   name: 'activation_forward',
@@ -168,7 +169,7 @@ export const activationForward: KernelSpec<ActivationParams> = {
     activationForwardCore(p.kind, x, y, x.length);
   },
   webgpu: elementwiseLaunch('activation_forward.wgsl'),
-  nativeAsync: (_p, inputs) => elements(inputs) >= LONG_ELEMENTS,
+  nativeAsync: isLong,
   // Memory traffic: x read, y written.
   work: (_p, inputs) => 8 * elements(inputs),
   workUnit: 'bytes',
@@ -189,7 +190,7 @@ export const activationBackward: KernelSpec<ActivationParams> = {
     activationBackwardCore(p.kind, x, gradY, gradX, x.length);
   },
   webgpu: elementwiseLaunch('activation_backward.wgsl'),
-  nativeAsync: (_p, inputs) => elements(inputs) >= LONG_ELEMENTS,
+  nativeAsync: isLong,
   // Memory traffic: x and gradY read, gradX written.
   work: (_p, inputs) => 12 * elements(inputs),
   workUnit: 'bytes',

@@ -218,7 +218,8 @@ describe('native results do not depend on the thread count', () => {
     const [a, b] = [NativeBackend.load({ threads: 1 }), NativeBackend.load({ threads: 2 })];
     const n = 2 ** 17 + 5;
     const x = randomArray(n, 41).map((v) => 6 * v), g = randomArray(n, 42);
-    const pool = { batch: 4, channels: 16, height: 33, width: 31, kernel: 3, stride: 2, padding: 1 };
+    // 4 × 16 × 35 × 31 = 69 440 elements: above the 2^16 that sends work to the pool.
+    const pool = { batch: 4, channels: 16, height: 35, width: 31, kernel: 3, stride: 2, padding: 1 };
     const pooled = poolGeometry('maxpool2d', pool);
     const planes = pool.batch * pool.channels;
     const calls: [KernelSpec<never>, unknown, HostArray[]][] = [
@@ -226,10 +227,11 @@ describe('native results do not depend on the thread count', () => {
       [activationBackward as never, { kind: 'gelu' }, [x, g]],
       [activationBackward as never, { kind: 'tanh' }, [x, g]],
       [add as never, {}, [x, g]],
-      [maxpool2dForward as never, pool, [randomArray(planes * 33 * 31, 43)]],
+      [maxpool2dForward as never, pool, [randomArray(planes * 35 * 31, 43)]],
       [maxpool2dBackward as never, pool, [randomArray(planes * pooled.outH * pooled.outW, 44),
-        (await callKernel(js, maxpool2dForward, pool, [randomArray(planes * 33 * 31, 43)]))[1]]],
-      [globalAvgpoolForward as never, { batch: 4, channels: 16, height: 33, width: 31 }, [randomArray(planes * 33 * 31, 45)]],
+        (await callKernel(js, maxpool2dForward, pool, [randomArray(planes * 35 * 31, 43)]))[1]]],
+      [globalAvgpoolForward as never, { batch: 4, channels: 16, height: 35, width: 31 }, [randomArray(planes * 35 * 31, 45)]],
+      [maxpool2dForward as never, { ...pool, kernel: 2, stride: 2, padding: 0 }, [randomArray(planes * 35 * 31, 46)]],
     ];
     for (const [kernel, p, inputs] of calls) {
       const one1 = await callKernel(a, kernel, p as never, inputs);
