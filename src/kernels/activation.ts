@@ -10,8 +10,8 @@
  * a NaN x passes gradY through (PyTorch's threshold_backward tests the output, NaN ≤ 0 is false);
  * gelu(−∞) = NaN, gelu'(±∞) = NaN (∞ · 0), tanh'(±∞) = 0. NaN inputs give NaN for gelu and tanh.
  */
-import { invalidArgument } from '../errors.js';
 import { oneOf, plainObject } from '../validate.js';
+import { checkF32, checkInputs, ELEMENTWISE } from './elementwise.js';
 import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 
 export type ActivationKind = 'relu' | 'gelu' | 'tanh';
@@ -22,9 +22,6 @@ export interface ActivationParams {
 
 /** The kinds, in the order of the `kind` field of the shaders and native/activation.cc. */
 export const ACTIVATION_KINDS: readonly ActivationKind[] = ['relu', 'gelu', 'tanh'];
-
-/** Workgroup size and elements per thread of the elementwise shaders (the `override` constants). */
-export const ELEMENTWISE = { WG: 256, EPT: 4 } as const;
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const INV_SQRT_PI = 0.5641895835477563;
@@ -124,21 +121,6 @@ const elements = (inputs: readonly TensorInfo[]) => sizeOf(inputs[0].shape);
 function checkKind(name: string, p: ActivationParams): ActivationKind {
   plainObject(`${name} params`, p);
   return oneOf(`${name} kind`, p.kind, ACTIVATION_KINDS);
-}
-
-/** Checks that `t` is an f32 tensor of `count` elements (when given); `what` names it in the error. */
-export function checkF32(kernel: string, what: string, t: TensorInfo, count?: number, expected?: string): number {
-  const size = sizeOf(t.shape);
-  if (t.dtype !== 'f32') throw invalidArgument(`${kernel} ${what}`, `a ${t.dtype} tensor`, 'an f32 tensor');
-  if (count !== undefined && size !== count) throw invalidArgument(`${kernel} ${what}`, `${size} elements`, expected ?? `${count} elements`);
-  return size;
-}
-
-/** Checks the number of input tensors. */
-export function checkInputs(kernel: string, inputs: readonly TensorInfo[], names: readonly string[]): void {
-  if (!Array.isArray(inputs) || inputs.length !== names.length) {
-    throw invalidArgument(`${kernel} inputs`, `${inputs?.length} tensors`, `${names.length} tensors: ${names.join(', ')}`);
-  }
 }
 
 const elementwiseLaunch = (shader: string) => ({

@@ -7,7 +7,7 @@
  *   so every backend agrees to the bit).
  */
 import { invalidArgument } from '../errors.js';
-import { checkF32, checkInputs, ELEMENTWISE } from './activation.js';
+import { checkF32, checkInputs, ELEMENTWISE } from './elementwise.js';
 import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 
 /** add takes no parameters: its size is its inputs' (pass `{}`). */

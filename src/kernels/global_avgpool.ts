@@ -8,7 +8,7 @@
  * - js: the reference below: an f64 sum divided once, rounded once to f32.
  */
 import { integerIn, plainObject } from '../validate.js';
-import { checkF32, checkInputs, ELEMENTWISE } from './activation.js';
+import { checkF32, checkInputs, ELEMENTWISE } from './elementwise.js';
 import { MAX_ELEMENTS } from './tensor.js';
 import type { KernelSpec, TensorInfo } from './types.js';
 

@@ -15,7 +15,7 @@
  */
 import { invalidArgument } from '../errors.js';
 import { integerIn, plainObject } from '../validate.js';
-import { checkF32, checkInputs } from './activation.js';
+import { checkF32, checkInputs } from './elementwise.js';
 import { MAX_ELEMENTS } from './tensor.js';
 import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 

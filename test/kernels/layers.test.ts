@@ -289,7 +289,7 @@ describe('validation errors name what was wrong and what was expected', () => {
     await fails(activationBackward, {} as { kind: ActivationKind }, [f32(1), f32(1)], /activation_backward kind must be one of/);
     await fails(activationBackward, { kind: 'gelu' }, [new Float32Array(6), new Float32Array(5)], /activation_backward gradY must be 6 elements \(as many as x\); got "5 elements"/);
     await fails(activationForward, { kind: 'relu' }, [new Int32Array(3)], /activation_forward x must be an f32 tensor; got "a i32 tensor"/);
-    await fails(activationForward, { kind: 'relu' }, [], /activation_forward inputs must be 1 tensors: x/);
+    await fails(activationForward, { kind: 'relu' }, [], /activation_forward inputs must be one tensor: x; got "0 tensors"/);
   });
 
   it('maxpool2d: kernel larger than the padded input, padding above kernel / 2, sizes and dtypes', async () => {
