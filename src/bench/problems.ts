@@ -5,10 +5,11 @@
  */
 import type { Backend } from '../backends/types.js';
 import { Engine } from '../engine.js';
-import type { HostArray } from '../kernels/types.js';
+import type { HostArray, TensorInfo } from '../kernels/types.js';
 import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
 import { trainingBenches } from './training-problems.js';
+import { layerBenches } from './layers.js';
 
 /** What bounds a kernel on a machine: its arithmetic (FLOP) or its memory traffic (bytes). */
 export interface Roof {
@@ -20,8 +21,10 @@ export interface Roof {
 export interface BenchProblem {
   readonly label: string;
   readonly params: unknown;
-  /** Work in the kernel's unit (the registry's `work(params)`). */
+  /** Work in the kernel's unit (the registry's `work(params, inputs)`). */
   readonly work: number;
+  /** The input tensors, for kernels sized by them rather than by their parameters (elementwise kernels). */
+  readonly inputs?: readonly TensorInfo[];
   /** The counted resource the ceiling fraction is taken of. */
   readonly roof: Roof;
 }
@@ -231,7 +234,7 @@ export function sizeLabel(n: number): string {
 }
 
 /** Every registered kernel's benchmark, by registry name. */
-export const kernelBenches: Readonly<Record<string, KernelBench>> = { matmul: matmulBench, philox_fill: philoxBench, em_collapse: emBench, ...trainingBenches };
+export const kernelBenches: Readonly<Record<string, KernelBench>> = { matmul: matmulBench, philox_fill: philoxBench, em_collapse: emBench, ...trainingBenches, ...layerBenches };
 
 /** Registered kernels that are the machine's ceilings rather than workloads (src/bench/ceilings.ts runs them). */
 export const CEILING_KERNELS: readonly string[] = ['fma_peak', 'stream_copy'];

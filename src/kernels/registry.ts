@@ -4,10 +4,14 @@
  * job kernels (the SDE) stream with progress and launch themselves.
  */
 import { batchnorm2dBackward, batchnorm2dForward } from './batchnorm2d.js';
+import { activationBackward, activationForward } from './activation.js';
+import { add } from './add.js';
 import { emCollapse } from './em_collapse.js';
 import { fmaPeak } from './fma_peak.js';
+import { globalAvgpoolBackward, globalAvgpoolForward } from './global_avgpool.js';
 import { matmul, matmulHost } from './matmul.js';
 import { mseLoss } from './mse_loss.js';
+import { maxpool2dBackward, maxpool2dForward } from './maxpool2d.js';
 import { philoxFill } from './philox_fill.js';
 import { sgdUpdate } from './sgd_update.js';
 import { softmaxCrossEntropy } from './softmax_cross_entropy.js';
@@ -21,7 +25,16 @@ const trainingKernels = {
 } as const;
 
 // fma_peak and stream_copy are ceilings: `collapse bench` measures the machine with them (src/bench/ceilings.ts).
-export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...trainingKernels } as const satisfies Record<string, KernelSpec<never>>;
+export const tensorKernels = {
+  matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy,
+  // Layers: activations, pooling, residual sums (src/kernels/{activation,maxpool2d,global_avgpool,add}.ts).
+  activation_forward: activationForward, activation_backward: activationBackward,
+  maxpool2d_forward: maxpool2dForward, maxpool2d_backward: maxpool2dBackward,
+  global_avgpool_forward: globalAvgpoolForward, global_avgpool_backward: globalAvgpoolBackward,
+  add,
+  // Batch norm, losses, the optimizer step.
+  ...trainingKernels,
+} as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
 /** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */
