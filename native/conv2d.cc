@@ -114,11 +114,12 @@ struct Im2col {
 struct ColumnVectors {
   size_t nvec = 0, taps = 0;
   int64_t* base = nullptr;    // [nvec] lane 0's offset in src at tap (0, 0) of channel 0
-  uint8_t* mode = nullptr;    // [nvec] kLinear, kGather (32-bit lane offsets from base) or kScalar
+  uint8_t* mode = nullptr;    // [nvec] kLinear, kStride2 (lane l at base + 2 l), kGather (32-bit lane offsets
+                              // from base) or kScalar
   int32_t* rel = nullptr;     // [nvec * 8] lane offsets from base (gather)
   int64_t* lane = nullptr;    // [nvec * 8] each lane's own offset (scalar)
   int32_t* mask = nullptr;    // [nvec * taps * 8] -1 where lane reads the image, else 0
-  enum : uint8_t { kLinear, kGather, kScalar };
+  enum : uint8_t { kLinear, kStride2, kGather, kScalar };
 
   static size_t bytes(size_t nvec, size_t taps) {
     return Carver::bytes<int64_t>(nvec) + Carver::bytes<uint8_t>(nvec) + Carver::bytes<int32_t>(nvec * 8) +
@@ -159,16 +160,31 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
       }
     }
     // Past-the-end lanes come last and are masked off everywhere: they never break linearity.
-    bool linear = g.stride == 1, fits = true;
+    bool linear = g.stride == 1, strided = g.stride == 2, fits = true;
     cv.base[v] = off[0];
     for (size_t l = 0; l < 8; ++l) {
       if (ih[l] == kOutside) { cv.rel[v * 8 + l] = 0; continue; }
       const int64_t r = off[l] - off[0];
       linear = linear && r == int64_t(l);
+      strided = strided && r == int64_t(2 * l);
       fits = fits && r >= INT32_MIN && r <= INT32_MAX;
       cv.rel[v * 8 + l] = int32_t(r);
     }
-    cv.mode[v] = linear ? ColumnVectors::kLinear : fits ? ColumnVectors::kGather : ColumnVectors::kScalar;
+    cv.mode[v] = linear ? ColumnVectors::kLinear : strided ? ColumnVectors::kStride2 : fits ? ColumnVectors::kGather : ColumnVectors::kScalar;
+#ifdef SC_CONV_AVX2
+    const __m256i vy = _mm256_load_si256(reinterpret_cast<const __m256i*>(ih));
+    const __m256i vx = _mm256_load_si256(reinterpret_cast<const __m256i*>(iw));
+    const __m256i none = _mm256_set1_epi32(-1), vh = _mm256_set1_epi32(hh), vw = _mm256_set1_epi32(ww);
+    for (size_t kh = 0, t = 0; kh < g.kh; ++kh) {
+      const __m256i y = _mm256_add_epi32(vy, _mm256_set1_epi32(int32_t(kh)));
+      const __m256i row = _mm256_and_si256(_mm256_cmpgt_epi32(y, none), _mm256_cmpgt_epi32(vh, y));
+      for (size_t kw = 0; kw < g.kw; ++kw, ++t) {
+        const __m256i x = _mm256_add_epi32(vx, _mm256_set1_epi32(int32_t(kw)));
+        const __m256i m = _mm256_and_si256(row, _mm256_and_si256(_mm256_cmpgt_epi32(x, none), _mm256_cmpgt_epi32(vw, x)));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(cv.mask + (v * cv.taps + t) * 8), m);
+      }
+    }
+#else
     for (size_t t = 0; t < cv.taps; ++t) {
       const int32_t kh = int32_t(t / g.kw), kw = int32_t(t % g.kw);
       int32_t* m = cv.mask + (v * cv.taps + t) * 8;
@@ -177,6 +193,7 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
         m[l] = (y >= 0 && y < hh && x >= 0 && x < ww) ? -1 : 0;
       }
     }
+#endif
   }
 }
 
@@ -191,6 +208,7 @@ inline const float* at(const float* src, int64_t offset) {
 template <typename Dst>
 void im2col_rows(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nrows, Dst dst) {
   const size_t taps = g.taps(), hw = g.height * g.width;
+  const int64_t size = int64_t(g.batch * g.channels * hw);
   size_t ci = k0 / taps, t = k0 % taps;
   for (size_t r = 0; r < nrows; ++r) {
     const int64_t off = int64_t(ci * hw + (t / g.kw) * g.width + t % g.kw);
@@ -200,10 +218,26 @@ void im2col_rows(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nro
 #ifdef SC_CONV_AVX2
       const __m256i mk = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
       if (cv.mode[v] == ColumnVectors::kLinear) {
-        _mm256_store_ps(out, _mm256_maskload_ps(at(g.src, cv.base[v] + off), mk));
+        // A plain load, with the padding lanes cleared by the mask, wherever all 8 lanes lie inside the
+        // tensor (VMASKMOVPS is several times slower on some x86 cores); a masked load at its two ends.
+        const int64_t first = cv.base[v] + off;
+        if (first >= 0 && first + 8 <= size)
+          _mm256_store_ps(out, _mm256_and_ps(_mm256_loadu_ps(g.src + first), _mm256_castsi256_ps(mk)));
+        else
+          _mm256_store_ps(out, _mm256_maskload_ps(at(g.src, first), mk));
         continue;
       }
-      if (cv.mode[v] == ColumnVectors::kGather) {
+      if (cv.mode[v] == ColumnVectors::kStride2) {  // 1x1 or 3x3 stride-2 layers: two loads, even lanes kept
+        const int64_t first = cv.base[v] + off;
+        if (first >= 0 && first + 16 <= size) {
+          const __m256 lo = _mm256_loadu_ps(g.src + first), hi = _mm256_loadu_ps(g.src + first + 8);
+          const __m256 even = _mm256_shuffle_ps(lo, hi, 0x88);  // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
+          const __m256 ordered = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8));
+          _mm256_store_ps(out, _mm256_and_ps(ordered, _mm256_castsi256_ps(mk)));
+          continue;
+        }
+      }
+      if (cv.mode[v] != ColumnVectors::kScalar) {
         const __m256i idx = _mm256_load_si256(reinterpret_cast<const __m256i*>(cv.rel + v * 8));
         _mm256_store_ps(out, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), at(g.src, cv.base[v] + off), idx,
                                                       _mm256_castsi256_ps(mk), 4));
@@ -360,7 +394,13 @@ void col2im_add(const Conv& s, const float* gcol, size_t ldc, size_t k0, size_t 
       if (iy >= 0 && iy < int64_t(s.h)) {
         float* row = plane + size_t(iy) * s.w;
         const size_t a = std::max(ox0, lo), e = std::min(ox0 + len, hi);
-        for (size_t ox = a; ox < e; ++ox) row[size_t(int64_t(ox * s.stride) + shift)] += src[jj + ox - ox0];
+        if (s.stride == 1) {  // contiguous: vectorized
+          float* __restrict d = row + int64_t(a) + shift;
+          const float* __restrict g = src + jj + (a - ox0);
+          for (size_t i = 0; i < e - a; ++i) d[i] += g[i];
+        } else {
+          for (size_t ox = a; ox < e; ++ox) row[size_t(int64_t(ox * s.stride) + shift)] += src[jj + ox - ox0];
+        }
       }
       jj += len;
     }
@@ -424,7 +464,9 @@ void conv2d_backward_input(const Conv& s, const float* gy, const float* w, float
     matmul(ms, gy, w, gx, pool, threads);
     return;
   }
-  if (s.stride != 1 || s.pad > s.kh - 1 || s.pad > s.kw - 1) {
+  // Few input channels make the transposed convolution a thin GEMM (C rows) over a deep im2col of gy (O*KH*KW
+  // rows to pack per column); col2im packs only O rows per column: measured faster below 32 channels.
+  if (s.c < 32 || s.stride != 1 || s.pad > s.kh - 1 || s.pad > s.kw - 1) {
     backward_input_col2im(s, gy, w, gx, pool, threads);
     return;
   }
@@ -557,7 +599,9 @@ void conv2d_backward_weight(const Conv& s, const float* x, const float* gy, floa
       for (size_t k = c0; k < c1; k += NR) {
         const size_t nr = std::min(NR, c1 - k);
         im2col_rows(g, cv, k, nr, [&](size_t r, size_t v) { return tb + r * ldt + v * 8; });
-        gemm_pack_b(tb, ldt, true, 0, kc, 0, nr, bp + (k - c0) * kc);
+        // A partial panel is transposed as a full one over zero rows (the vectorized path).
+        if (nr < NR) std::fill(tb + nr * ldt, tb + NR * ldt, 0.0f);
+        gemm_pack_b(tb, ldt, true, 0, kc, 0, NR, bp + (k - c0) * kc);
       }
       for (size_t ic = m0; ic < m1; ic += MC)
         gemm_packed(std::min(MC, m1 - ic), c1 - c0, kc, ap + (ic - m0) * kc, bp, cdst + ic * depth + c0, depth, b > b_lo);
