@@ -79,7 +79,7 @@ type Dims = Record<'x' | 'weight' | 'bias' | 'gradY', (g: Conv2dGeometry) => rea
 const dims: Dims = {
   x: (g: Conv2dGeometry) => [`batch×inChannels×height×width = ${g.n}×${g.c}×${g.h}×${g.w}`, g.n * g.c * g.h * g.w] as const,
   weight: (g: Conv2dGeometry) => [`outChannels×inChannels×kernelHeight×kernelWidth = ${g.o}×${g.c}×${g.kh}×${g.kw}`, g.o * g.c * g.kh * g.kw] as const,
-  bias: (g: Conv2dGeometry) => [`outChannels = ${g.o}`, g.o] as const,
+  bias: (g: Conv2dGeometry) => ['outChannels', g.o] as const,
   gradY: (g: Conv2dGeometry) => [`batch×outChannels×outHeight×outWidth = ${g.n}×${g.o}×${g.oh}×${g.ow}`, g.n * g.o * g.oh * g.ow] as const,
 };
 type Role = keyof Dims;
@@ -372,7 +372,7 @@ function linearParams(api: string, args: { batch: number; inFeatures: number; ou
 const linearDims: Dims = {
   x: (g: Conv2dGeometry) => [`batch×inFeatures = ${g.n}×${g.c}`, g.n * g.c] as const,
   weight: (g: Conv2dGeometry) => [`outFeatures×inFeatures = ${g.o}×${g.c}`, g.o * g.c] as const,
-  bias: (g: Conv2dGeometry) => [`outFeatures = ${g.o}`, g.o] as const,
+  bias: (g: Conv2dGeometry) => ['outFeatures', g.o] as const,
   gradY: (g: Conv2dGeometry) => [`batch×outFeatures = ${g.n}×${g.o}`, g.n * g.o] as const,
 };
 
