@@ -482,13 +482,20 @@ void conv2d_backward_input(const Conv& s, const float* gy, const float* w, float
   const unsigned nt = threads_for(2.0 * s.c * depth * g.cols(), pool, threads);
   static thread_local Scratch packed;
   const float* ap = prepack_a(packed, s.c, depth, kb, nt, pool, [&](size_t i0, size_t p0, size_t kc, float* dst) {
-    // w'[c][(o, t)] = w[o][c][taps - 1 - t]
+    // w'[c][(o, t)] = w[o][c][taps - 1 - t]: per o, a transpose of the contiguous rows x taps block w[o][i0..].
     const size_t rows = std::min(MR, s.c - i0);
-    size_t o = p0 / taps, t = p0 % taps;
-    for (size_t p = 0; p < kc; ++p) {
-      const float* src = w + (o * s.c + i0) * taps + (taps - 1 - t);
-      for (size_t r = 0; r < MR; ++r) dst[p * MR + r] = r < rows ? src[r * taps] : 0.0f;
-      if (++t == taps) { t = 0; ++o; }
+    for (size_t p = 0; p < kc;) {
+      const size_t o = (p0 + p) / taps, t0 = (p0 + p) % taps, run = std::min(kc - p, taps - t0);
+      const float* blk = w + (o * s.c + i0) * taps + (taps - 1 - t0);
+      float* d = dst + p * MR;
+      if (rows == MR) {
+        for (size_t e = 0; e < run; ++e)
+          for (size_t r = 0; r < MR; ++r) d[e * MR + r] = blk[r * taps - e];
+      } else {
+        for (size_t e = 0; e < run; ++e)
+          for (size_t r = 0; r < MR; ++r) d[e * MR + r] = r < rows ? blk[r * taps - e] : 0.0f;
+      }
+      p += run;
     }
   });
   conv_gemm(g, s.c, ap, nullptr, gx, pool, threads);
