@@ -220,7 +220,6 @@ function gemmFields<P extends Conv2dParams>(gemm: (g: Conv2dGeometry) => Gemm): 
 }
 
 const forwardGemm = (g: Conv2dGeometry): Gemm => ({ rows: g.o, cols: g.n * g.oh * g.ow, depth: g.c * g.kh * g.kw });
-const inputGemm = (g: Conv2dGeometry): Gemm => ({ rows: g.c, cols: g.n * g.h * g.w, depth: g.o * g.kh * g.kw });
 
 // Below ~0.5 ms of work (64 MFLOP at ~130 GFLOP/s) the libuv hop and promise cost more than blocking the caller.
 const LONG = 2 ** 26;
@@ -247,10 +246,29 @@ export const conv2dForward: KernelSpec<Conv2dParams> = {
   workUnit: 'FLOP',
 };
 
+/**
+ * Workgroups of the backward-input shader: for each phase (iy0, ix0) of the stride (the input positions
+ * iy0 + my·stride, ix0 + mx·stride, which the same kernel taps cover), tiles of TILE_M channels × 64 positions.
+ */
+function inputGroups(g: Conv2dGeometry): { tilesM: number; groups: number } {
+  const t = conv2dGemmTile(g.c), tilesM = tiles(g.c, t.TILE_M);
+  let columnTiles = 0;
+  for (let a = 0; a < Math.min(g.stride, g.h); a++) {
+    for (let b = 0; b < Math.min(g.stride, g.w); b++) {
+      columnTiles += tiles(g.n * Math.ceil((g.h - a) / g.stride) * Math.ceil((g.w - b) / g.stride), t.TILE_N);
+    }
+  }
+  return { tilesM, groups: tilesM * columnTiles };
+}
+
 export const conv2dBackwardInput: KernelSpec<Conv2dParams> = {
   name: 'conv2d_backward_input',
   summary: 'conv2d backward: gradX from gradY and weight (NCHW)',
-  fields: [...geometryFields(), ...gemmFields(inputGemm)],
+  fields: [
+    ...geometryFields(),
+    { name: 'tiles_m', type: 'u32', value: (p) => inputGroups(conv2dGeometry(p)).tilesM },
+    { name: 'groups', type: 'u32', value: (p) => inputGroups(conv2dGeometry(p)).groups },
+  ],
   validate(p, inputs) {
     const g = conv2dGeometry(p, 'conv2d_backward_input');
     checkInputs('conv2d_backward_input', g, inputs, ['gradY', 'weight']);
@@ -262,7 +280,7 @@ export const conv2dBackwardInput: KernelSpec<Conv2dParams> = {
   webgpu: {
     shaders: ['conv2d_backward_input.wgsl'],
     overrides: (p) => conv2dGemmTile(conv2dGeometry(p).c),
-    workgroups: (p) => { const g = conv2dGeometry(p), s = inputGemm(g), t = conv2dGemmTile(s.rows); return s.cols === 0 ? 0 : tiles(s.rows, t.TILE_M) * tiles(s.cols, t.TILE_N); },
+    workgroups: (p) => inputGroups(conv2dGeometry(p)).groups,
   },
   nativeAsync: (p) => FLOP(conv2dGeometry(p)) > LONG,
   work: (p) => FLOP(conv2dGeometry(p)),
