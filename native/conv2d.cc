@@ -1,18 +1,24 @@
 // conv2d: the forward pass and both backward passes of a 2-D convolution with PyTorch semantics (NCHW,
 // cross-correlation, zero padding, weight [O, C, KH, KW]), as GEMMs on the packed AVX2 micro-kernel of
 // matmul.h. The im2col matrix (rows k = (c, kh, kw), columns j = (n, oy, ox)) is never stored: its panels
-// are packed straight from the image, 8 columns at a time, by one masked load per panel row (the mask
-// says which lanes fall inside the image; it depends only on the column vector and the kernel tap, so
-// it is computed once per column block, not per channel).
+// are packed straight from the image, 8 columns at a time, with one plain load per panel row where the 8
+// inputs are consecutive (stride 1), cleared outside the image by a lane mask that depends only on the
+// column vector and the kernel tap (so it is computed once per column block, not per channel); stride-2
+// vectors take two loads and a shuffle, any other vector a gather.
 //
-//   forward          y[n] (O x OH*OW) = W (O x C*KH*KW) . col(x)[n] + b          (conv_gemm)
-//   backward input   stride 1, padding <= kernel - 1: the transposed convolution, itself a forward
-//                    convolution of gy with the flipped, transposed weight and padding kernel - 1 - p
-//                    (conv_gemm again); otherwise gcol = W^T . gy[n] then col2im (conv_col2im)
-//   backward weight  gW (O x C*KH*KW) = sum over the flattened (n, oy, ox) of gy . col(x)^T
-//                    (conv_backward_weight); gb[o] = sum of gy[:, o]
+//   forward          y (O x N*OH*OW) = W (O x C*KH*KW) . col(x) + b over the flattened (n, oy, ox), so
+//                    small images batch together (conv_gemm)
+//   backward input   stride 1, padding <= kernel - 1 and at least 32 input channels: the transposed
+//                    convolution, itself a forward convolution of gy with the flipped, transposed weight
+//                    and padding kernel - 1 - p (conv_gemm again); otherwise gcol = W^T . gy[n], added
+//                    into gx by col2im (backward_input_col2im): with few input channels the transposed
+//                    GEMM is C rows thin over O*KH*KW rows of packing per column, measured slower.
+//   backward weight  gW (O x C*KH*KW) = sum over the flattened (n, oy, ox) of gy . col(x)^T, col(x)^T
+//                    packed by transposing 16 im2col rows at a time (conv2d_backward_weight);
+//                    gb[o] = sum of gy[:, o]
 //   linear (a 1x1 output of a kernel as large as the unpadded input, e.g. H = W = KH = KW = 1): plain
 //                    sc::matmul on the [N, C*H*W] view, no im2col at all.
+// The weight operand is packed once per call (prepack_a) and shared by the tasks.
 //
 // Numerics and determinism: every output element is a sum in an order that depends only on the shape:
 // f32 FMA chains over depth blocks of at most KC (equal blocks, fixed by the depth), added in block order

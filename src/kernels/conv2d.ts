@@ -4,8 +4,9 @@
  * - `conv2d_forward`:         x [N,C,H,W], weight [O,C,KH,KW], bias [O]  →  y [N,O,OH,OW]
  * - `conv2d_backward_input`:  gradY [N,O,OH,OW], weight                 →  gradX [N,C,H,W]
  * - `conv2d_backward_weight`: x, gradY                                  →  gradWeight [O,C,KH,KW], gradBias [O]
- * A linear layer is the 1×1 case (H = W = KH = KW = 1: x [N, in], weight [out, in]); both compiled backends
- * then run a plain matrix product. A convolution without bias is called with a zero bias.
+ * A linear layer is the 1×1 case (H = W = KH = KW = 1: x [N, in], weight [out, in]): native then runs its packed
+ * GEMM directly, and the webgpu tiles shrink to the channel count (16 rows for a 10-class head). A convolution
+ * without bias is called with a zero bias.
  * - webgpu: shaders/conv2d_{forward,backward_input,backward_weight}.wgsl, implicit GEMMs (no im2col buffer) tiled
  *   through workgroup memory.
  * - native: native/conv2d.cc, the packed AVX2 GEMM of native/matmul.cc with im2col panels packed straight from
