@@ -84,6 +84,24 @@ describe('collapse train', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('trains a narrow VGG-16 on CIFAR-10 binary batches with crop-flip augmentation and weight decay', () => {
+    const data = join(TMP, 'cifar-10-batches-bin');
+    mkdirSync(data, { recursive: true });
+    // 5 × 40 training records and 40 test records in the standard format: 1 label byte + 3072 pixel bytes.
+    let s = 7;
+    const record = (label: number) => Buffer.concat([Buffer.of(label), Buffer.from(Array.from({ length: 3072 }, () => (s = (s * 1103515245 + 12345) % 2 ** 31) % 256))]);
+    for (let b = 1; b <= 5; b++) writeFileSync(join(data, `data_batch_${b}.bin`), Buffer.concat(Array.from({ length: 40 }, (_, i) => record((i + b) % 10))));
+    writeFileSync(join(data, 'test_batch.bin'), Buffer.concat(Array.from({ length: 40 }, (_, i) => record(i % 10))));
+    const out = dir('vgg');
+    const r = cli(['train', '--model', 'vgg16', '--width', '0.0625', '--data', 'cifar10', '--data-dir', TMP, '--lr', '0.01', '--weight-decay', '5e-4',
+      '--warmup', '2', '--batch', '16', '--steps', '4', '--seed', '1', '--backend', 'native', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ model: 'vgg16', data: 'cifar10', augment: 'crop-flip', steps: 4, weightDecay: 5e-4 });
+    expect(summary.spec.inputShape).toEqual([3, 32, 32]);
+    expect(Number.isFinite(summary.testLoss)).toBe(true);
+  });
+
   it('refuses a corrupt or truncated checkpoint on --resume, naming the file', () => {
     const out = dir('corrupt');
     expect(cli([...SMALL, '--out', out]).code).toBe(0);
