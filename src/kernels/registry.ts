@@ -6,15 +6,16 @@
 import { emCollapse } from './em_collapse.js';
 import { fmaPeak } from './fma_peak.js';
 import { matmul, matmulHost } from './matmul.js';
+import { neuronDistances, neuronDistancesHost } from './neuron_distances.js';
 import { philoxFill } from './philox_fill.js';
 import { streamCopy } from './stream_copy.js';
 import type { KernelSpec } from './types.js';
 
 // fma_peak and stream_copy are ceilings: `collapse bench` measures the machine with them (src/bench/ceilings.ts).
-export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy } as const satisfies Record<string, KernelSpec<never>>;
+export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, neuron_distances: neuronDistances } as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
 /** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */
-export const hostKernels = { matmul: matmulHost } as const;
+export const hostKernels = { matmul: matmulHost, neuronDistances: neuronDistancesHost } as const;
 
 export type TensorKernelName = keyof typeof tensorKernels;

@@ -9,6 +9,7 @@ import type { MatmulParams } from '../../src/kernels/matmul.js';
 import type { PhiloxFillParams } from '../../src/kernels/philox_fill.js';
 import type { FmaPeakParams } from '../../src/kernels/fma_peak.js';
 import type { StreamCopyParams } from '../../src/kernels/stream_copy.js';
+import { analysisConformance } from './cases/analysis.js';
 
 export interface ConformanceCase<P> {
   readonly label: string;
@@ -107,4 +108,4 @@ const streamCopy: ConformanceEntry<StreamCopyParams> = {
   tolerance: () => () => 0,
 };
 
-export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy } as never;
+export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...analysisConformance } as never;
