@@ -109,7 +109,7 @@ export class Engine {
     for (const [name, host] of Object.entries(hostKernels)) {
       kernels[name] = async (args: never) => {
         const { params, inputs, initial } = host.prepare(args);
-        return host.result(await callKernel(this.#live(), host.kernel, params, inputs, initial));
+        return host.result(await callKernel(this.#live(), host.kernel as KernelSpec<unknown>, params, inputs, initial));
       };
     }
     this.kernels = kernels as unknown as KernelsApi;
