@@ -1,0 +1,213 @@
+// average_linkage: agglomerative clustering with average linkage (UPGMA) by the nearest-neighbour chain, in
+// SciPy's linkage-matrix convention (src/analysis/linkage.ts is the caller and holds the JS twin):
+//   Z[k] = (id_a, id_b, height, size): clusters id_a < id_b merged at `height` into cluster count + k of `size`
+//   points, rows sorted by height (stably), original points 0 .. count-1, merged clusters count, count + 1, ...
+// It is SciPy's `linkage(y, method='average')` (scipy/cluster/_hierarchy.pyx, nn_chain then label) step for step:
+// the same chain start (the lowest live cluster), the same preference for the chain's previous element, the same
+// first-strict-minimum scan, the same update d(i, x∪y) = (n_x d(i, x) + n_y d(i, y)) / (n_x + n_y) in f64
+// (never contracted into an fma, so heights are bit-identical to SciPy's), the merged cluster stored at the larger
+// index, a stable sort by height and SciPy's union-find relabelling. Ties therefore resolve as SciPy's do.
+// Memory: the full count x count f64 matrix (8 count^2 bytes), so every scan reads one contiguous row; dead
+// clusters are +inf in every row, so the scan needs no liveness test. Time O(count^2).
+#pragma GCC optimize("fp-contract=off")
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "kernel.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define SC_LINKAGE_AVX2 1
+#endif
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The first index of the smallest entry of row[0 .. n) (the scalar loop `if (row[i] < best) best = row[i]`).
+size_t first_min(const double* row, size_t n, double* value) {
+  size_t i = 0, at = 0;
+  double best = kInf;
+#ifdef SC_LINKAGE_AVX2
+  if (n >= 8) {
+    // Four lanes, each keeping its first strict minimum; the lanes are then merged by (value, index).
+    __m256d bv = _mm256_set1_pd(kInf);
+    __m256d bi = _mm256_setzero_pd();
+    __m256d idx = _mm256_setr_pd(0, 1, 2, 3);
+    const __m256d four = _mm256_set1_pd(4);
+    for (; i + 4 <= n; i += 4) {
+      const __m256d v = _mm256_loadu_pd(row + i);
+      const __m256d lt = _mm256_cmp_pd(v, bv, _CMP_LT_OQ);
+      bv = _mm256_blendv_pd(bv, v, lt);
+      bi = _mm256_blendv_pd(bi, idx, lt);
+      idx = _mm256_add_pd(idx, four);
+    }
+    alignas(32) double vs[4], is[4];
+    _mm256_store_pd(vs, bv);
+    _mm256_store_pd(is, bi);
+    for (int l = 0; l < 4; ++l) {
+      if (vs[l] < best || (vs[l] == best && vs[l] != kInf && static_cast<size_t>(is[l]) < at)) {
+        best = vs[l];
+        at = static_cast<size_t>(is[l]);
+      }
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    if (row[i] < best) {
+      best = row[i];
+      at = i;
+    }
+  }
+  *value = best;
+  return at;
+}
+
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n) : parent_(2 * n - 1), size_(2 * n - 1, 1), next_(n) {
+    std::iota(parent_.begin(), parent_.end(), size_t{0});
+  }
+  size_t find(size_t x) {
+    size_t root = x;
+    while (parent_[root] != root) root = parent_[root];
+    while (parent_[x] != root) {
+      const size_t up = parent_[x];
+      parent_[x] = root;
+      x = up;
+    }
+    return root;
+  }
+  size_t merge(size_t x, size_t y) {
+    parent_[x] = next_;
+    parent_[y] = next_;
+    const size_t s = size_[x] + size_[y];
+    size_[next_++] = s;
+    return s;
+  }
+
+ private:
+  std::vector<size_t> parent_, size_;
+  size_t next_;
+};
+
+}  // namespace
+
+namespace sc {
+
+// D: the count x count distances (only entries i != j are read; D is overwritten). Z: (count - 1) x 4.
+void average_linkage(std::vector<double>& D, size_t n, double* Z) {
+  if (n < 2) return;
+  for (size_t i = 0; i < n; ++i) D[i * n + i] = kInf;
+  std::vector<size_t> size(n, 1), chain;
+  chain.reserve(n);
+  std::vector<double> rows((n - 1) * 4);
+  size_t lowest_live = 0;
+  for (size_t k = 0; k + 1 < n; ++k) {
+    if (chain.empty()) {
+      while (size[lowest_live] == 0) ++lowest_live;
+      chain.push_back(lowest_live);
+    }
+    size_t x, y;
+    double current;
+    for (;;) {
+      x = chain.back();
+      double best;
+      const size_t at = first_min(D.data() + x * n, n, &best);
+      if (chain.size() > 1) {
+        // SciPy starts from the chain's previous element and replaces it only by a strictly smaller distance.
+        const size_t prev = chain[chain.size() - 2];
+        current = D[x * n + prev];
+        y = best < current ? at : prev;
+        if (best < current) current = best;
+      } else {
+        current = best;
+        y = at;
+      }
+      if (chain.size() > 1 && y == chain[chain.size() - 2]) break;
+      chain.push_back(y);
+    }
+    chain.pop_back();
+    chain.pop_back();
+    if (x > y) std::swap(x, y);
+    const size_t nx = size[x], ny = size[y];
+    double* row = rows.data() + k * 4;
+    row[0] = static_cast<double>(x);
+    row[1] = static_cast<double>(y);
+    row[2] = current;
+    row[3] = static_cast<double>(nx + ny);
+    size[x] = 0;
+    size[y] = nx + ny;
+    double* dy = D.data() + y * n;
+    const double* dx = D.data() + x * n;
+    const double fx = static_cast<double>(nx), fy = static_cast<double>(ny), fxy = static_cast<double>(nx + ny);
+    for (size_t i = 0; i < n; ++i) {
+      if (size[i] == 0 || i == y) continue;
+      const double v = (fx * dx[i] + fy * dy[i]) / fxy;
+      dy[i] = v;
+      D[i * n + y] = v;
+    }
+    // x is gone: +inf in its row and column, so no scan ever picks it.
+    for (size_t i = 0; i < n; ++i) {
+      D[i * n + x] = kInf;
+      D[x * n + i] = kInf;
+    }
+  }
+  // SciPy: a stable sort by height, then labels from a union-find in the sorted order.
+  std::vector<size_t> order(n - 1);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a * 4 + 2] < rows[b * 4 + 2]; });
+  UnionFind uf(n);
+  for (size_t k = 0; k + 1 < n; ++k) {
+    const double* r = rows.data() + order[k] * 4;
+    const size_t rx = uf.find(static_cast<size_t>(r[0])), ry = uf.find(static_cast<size_t>(r[1]));
+    double* z = Z + k * 4;
+    z[0] = static_cast<double>(std::min(rx, ry));
+    z[1] = static_cast<double>(std::max(rx, ry));
+    z[2] = r[2];
+    z[3] = static_cast<double>(uf.merge(rx, ry));
+  }
+}
+
+}  // namespace sc
+
+namespace {
+
+// fields: count, square (1: arrays[0] is count x count, the upper triangle is read; 0: condensed, SciPy's pdist
+// order);  arrays: distances (f32 or f64), Z (f64, (count - 1) x 4, out)
+void average_linkage_kernel(const sc::KernelCall& call) {
+  call.expect(2, 2);
+  const size_t n = call.integer(0);
+  const bool square = call.integer(1) != 0;
+  const size_t pairs = n < 2 ? 0 : n * (n - 1) / 2;
+  if (call.length(0) != (square ? n * n : pairs)) throw std::invalid_argument("average_linkage: the distances do not hold count x count (or condensed) entries");
+  double* Z = call.array<double>(1, sc::ArrayType::F64, "Z");
+  if (call.length(1) != (n < 2 ? 0 : (n - 1) * 4)) throw std::invalid_argument("average_linkage: Z must hold (count - 1) x 4 entries");
+  if (n < 2) return;
+  std::vector<double> D(n * n);
+  auto fill = [&](auto* src) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = i + 1; j < n; ++j) {
+        const double v = static_cast<double>(square ? src[i * n + j] : src[c++]);
+        if (!std::isfinite(v)) throw std::invalid_argument("average_linkage: the distances must be finite");
+        D[i * n + j] = v;
+        D[j * n + i] = v;
+      }
+    }
+  };
+  const sc::ArrayType type = call.arrays[0].type;
+  if (type == sc::ArrayType::F64) fill(static_cast<const double*>(call.arrays[0].data));
+  else if (type == sc::ArrayType::F32) fill(static_cast<const float*>(call.arrays[0].data));
+  else throw std::invalid_argument("average_linkage: the distances must be f32 or f64");
+  sc::average_linkage(D, n, Z);
+}
+
+}  // namespace
+SC_REGISTER_KERNEL("average_linkage", average_linkage_kernel);
