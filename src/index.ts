@@ -7,6 +7,10 @@ export type { BackendChoice, EngineDescription, EngineOptions, KernelParams, Ker
 export type { DType, HostArray, MemoryInfo, Tensor } from './kernels/types.js';
 export type { MatmulArgs, MatmulParams } from './kernels/matmul.js';
 export type { PhiloxFillParams } from './kernels/philox_fill.js';
+export type { BatchNorm2dParams } from './kernels/batchnorm2d.js';
+export type { SoftmaxCrossEntropyParams } from './kernels/softmax_cross_entropy.js';
+export type { MseLossParams } from './kernels/mse_loss.js';
+export type { SgdUpdateParams } from './kernels/sgd_update.js';
 export { CollapseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { BackendName } from './backends/types.js';

@@ -8,6 +8,7 @@ import { Engine } from '../engine.js';
 import type { HostArray } from '../kernels/types.js';
 import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
+import { trainingBenches } from './training-problems.js';
 
 /** What bounds a kernel on a machine: its arithmetic (FLOP) or its memory traffic (bytes). */
 export interface Roof {
@@ -230,7 +231,7 @@ export function sizeLabel(n: number): string {
 }
 
 /** Every registered kernel's benchmark, by registry name. */
-export const kernelBenches: Readonly<Record<string, KernelBench>> = { matmul: matmulBench, philox_fill: philoxBench, em_collapse: emBench };
+export const kernelBenches: Readonly<Record<string, KernelBench>> = { matmul: matmulBench, philox_fill: philoxBench, em_collapse: emBench, ...trainingBenches };
 
 /** Registered kernels that are the machine's ceilings rather than workloads (src/bench/ceilings.ts runs them). */
 export const CEILING_KERNELS: readonly string[] = ['fma_peak', 'stream_copy'];

@@ -3,16 +3,26 @@
  * conformance table (test/kernels/conformance.test.ts) checks each against its reference on every backend;
  * job kernels (the SDE) stream with progress and launch themselves.
  */
+import { batchnorm2dBackward, batchnorm2dForward } from './batchnorm2d.js';
 import { emCollapse } from './em_collapse.js';
 import { fmaPeak } from './fma_peak.js';
 import { matmul, matmulHost } from './matmul.js';
 import { neuronDistances, neuronDistancesHost } from './neuron_distances.js';
+import { mseLoss } from './mse_loss.js';
 import { philoxFill } from './philox_fill.js';
+import { sgdUpdate } from './sgd_update.js';
+import { softmaxCrossEntropy } from './softmax_cross_entropy.js';
 import { streamCopy } from './stream_copy.js';
 import type { KernelSpec } from './types.js';
 
+// Training kernels (batch norm, losses, the optimizer step): batchnorm2d.ts, softmax_cross_entropy.ts, mse_loss.ts, sgd_update.ts.
+const trainingKernels = {
+  batchnorm2d_forward: batchnorm2dForward, batchnorm2d_backward: batchnorm2dBackward,
+  softmax_cross_entropy: softmaxCrossEntropy, mse_loss: mseLoss, sgd_update: sgdUpdate,
+} as const;
+
 // fma_peak and stream_copy are ceilings: `collapse bench` measures the machine with them (src/bench/ceilings.ts).
-export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, neuron_distances: neuronDistances } as const satisfies Record<string, KernelSpec<never>>;
+export const tensorKernels = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...trainingKernels, neuron_distances: neuronDistances } as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
 /** Kernels callable on host arrays as `engine.kernels.<name>(args)`. */

@@ -10,6 +10,7 @@ import type { PhiloxFillParams } from '../../src/kernels/philox_fill.js';
 import type { FmaPeakParams } from '../../src/kernels/fma_peak.js';
 import type { StreamCopyParams } from '../../src/kernels/stream_copy.js';
 import { analysisConformance } from './cases/analysis.js';
+import { normConformance } from './cases/norm.js';
 
 export interface ConformanceCase<P> {
   readonly label: string;
@@ -108,4 +109,4 @@ const streamCopy: ConformanceEntry<StreamCopyParams> = {
   tolerance: () => () => 0,
 };
 
-export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...analysisConformance } as never;
+export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...normConformance, ...analysisConformance } as never;
