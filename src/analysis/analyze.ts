@@ -14,7 +14,7 @@
  * - clusters for the figure are cut at exactly the greedy count, ties in the cluster order broken by the smallest
  *   neuron index (the code's argsort was unstable).
  */
-import { CollapseError } from '../errors.js';
+import { aborted, CollapseError } from '../errors.js';
 import type { Engine } from '../engine.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { decodeWeights } from '../train/checkpoint.js';
@@ -23,7 +23,7 @@ import { integerIn } from '../validate.js';
 import { parseLayerMap } from './layer-map.js';
 import { averageLinkage, clusterOrder, cutTree } from './linkage.js';
 import { greedyGroups, layerMeasures, type LayerMeasures } from './measures.js';
-import { concatenated, modelChain, neuronVectors, safetensorsSource, type LayerRef, type NeuronVectors, type TensorSource } from './vectors.js';
+import { concatenated, layerVectors, modelChain, planChain, safetensorsSource, type LayerRef, type NeuronVectors, type TensorSource } from './vectors.js';
 
 /** The paper's thresholds and regulariser. */
 export const ANALYSIS_DEFAULTS = { tau: 0.1, vanish: 0.1, epsilon: 1e-8 } as const;
@@ -46,8 +46,10 @@ export interface AnalysisOptions {
   readonly keepMatrices?: boolean;
   /** Compute the effective rank (default true). */
   readonly effectiveRank?: boolean;
-  /** Called after each layer. */
-  readonly onLayer?: (layer: LayerAnalysis, done: number, total: number) => void;
+  /** Called (and awaited) after each layer, e.g. to draw its figure and let its matrices go. */
+  readonly onLayer?: (layer: LayerAnalysis, done: number, total: number) => void | Promise<void>;
+  /** Stops between layers (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
 /** The three K × K distance matrices of a layer. */
@@ -127,12 +129,15 @@ export async function analyzeWeights(engine: Engine, weights: WeightsSource, opt
   if (!(vanish >= 0 && vanish < 1)) throw new CollapseError('INVALID_ARGUMENT', `vanish must be in [0, 1); got ${vanish}`, { argument: 'vanish' });
   if (!(Number.isFinite(epsilon) && epsilon >= 0)) throw new CollapseError('INVALID_ARGUMENT', `epsilon must be a finite number ≥ 0; got ${epsilon}`, { argument: 'epsilon' });
   // Shapes and names of every layer are checked before any distance is computed (a bad map fails at once).
-  const layers = neuronVectors(weights.source, weights.chain, options.layers);
+  const plans = planChain(weights.source, weights.chain, options.layers);
   const out: LayerAnalysis[] = [];
-  for (const v of layers) {
+  for (const plan of plans) {
+    if (options.signal?.aborted) throw aborted('the analysis', options.signal.reason);
+    const v = layerVectors(weights.source, plan); // one layer's vectors at a time: a wide network stays small in memory
     const result = await analyzeLayer(engine, v, { tau, vanish, epsilon, figure: options.figure !== false, keep: options.keepMatrices === true, rank: options.effectiveRank !== false });
     out.push(result);
-    options.onLayer?.(result, out.length, layers.length);
+    await options.onLayer?.(result, out.length, plans.length);
+    if (options.signal?.aborted) throw aborted('the analysis', options.signal.reason);
   }
   return out;
 }

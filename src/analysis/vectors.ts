@@ -73,11 +73,22 @@ export function modelChain(model: Model): LayerRef[] {
   return chain;
 }
 
+/** What a layer's vectors will be, checked against the tensors but not built. */
+export interface LayerPlan {
+  readonly ref: LayerRef;
+  readonly nextRef: LayerRef;
+  readonly kind: 'conv2d' | 'linear';
+  readonly neurons: number;
+  readonly inDim: number;
+  readonly outDim: number;
+}
+
 /**
- * Neuron vectors of every layer of `chain` but the last (which only reads its predecessor), or of the layers
- * named in `only` (in chain order). Checks every tensor's presence and shape against its neighbours.
+ * Checks the chain against the tensors (presence, shapes, each layer's outputs against its reader's inputs) and
+ * returns the plan of every layer but the last (which only reads its predecessor), or of the layers named in
+ * `only` (in chain order). Nothing is copied.
  */
-export function neuronVectors(source: TensorSource, chain: readonly LayerRef[], only?: readonly string[]): NeuronVectors[] {
+export function planChain(source: TensorSource, chain: readonly LayerRef[], only?: readonly string[]): LayerPlan[] {
   if (chain.length < 2) throw bad(`the layer chain has ${chain.length} layer${chain.length === 1 ? '' : 's'}; at least two are needed (a layer's outgoing vectors are the next layer's weights)`);
   const names = chain.map((l) => l.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -89,12 +100,21 @@ export function neuronVectors(source: TensorSource, chain: readonly LayerRef[], 
       if (n === names[names.length - 1]) throw bad(`layer '${n}' is the last of the chain: no layer reads it, so it has no outgoing vectors; the layers are ${analysable.join(', ')}`);
     }
   }
-  const out: NeuronVectors[] = [];
+  const plans: LayerPlan[] = [];
+  // Every link is checked, also of layers left out, so that a wrong map fails whatever `only` says.
   for (let l = 0; l < chain.length - 1; l++) {
-    if (only && !only.includes(chain[l].name)) continue;
-    out.push(layerVectors(source, chain[l], chain[l + 1]));
+    const plan = planLayer(source, chain[l], chain[l + 1]);
+    if (!only || only.includes(chain[l].name)) plans.push(plan);
   }
-  return out;
+  return plans;
+}
+
+/**
+ * Neuron vectors of every layer of `chain` but the last, or of the layers named in `only`: {@link planChain},
+ * then {@link layerVectors} for each.
+ */
+export function neuronVectors(source: TensorSource, chain: readonly LayerRef[], only?: readonly string[]): NeuronVectors[] {
+  return planChain(source, chain, only).map((plan) => layerVectors(source, plan));
 }
 
 function weightOf(source: TensorSource, ref: LayerRef): { shape: readonly number[]; data: Float32Array; kind: 'conv2d' | 'linear' } {
@@ -106,37 +126,44 @@ function weightOf(source: TensorSource, ref: LayerRef): { shape: readonly number
   return { ...t, kind: t.shape.length === 4 ? 'conv2d' : 'linear' };
 }
 
-function layerVectors(source: TensorSource, ref: LayerRef, nextRef: LayerRef): NeuronVectors {
+function planLayer(source: TensorSource, ref: LayerRef, nextRef: LayerRef): LayerPlan {
   const w = weightOf(source, ref);
   const k = w.shape[0];
-  const fan = w.data.length / Math.max(k, 1);
-  let bias: Float32Array | undefined;
+  const fan = w.shape.slice(1).reduce((a, b) => a * b, 1);
   if (ref.bias !== undefined) {
     const b = source(ref.bias);
     if (!b) throw bad(`layer '${ref.name}': no tensor '${ref.bias}' in the weights`, { layer: ref.name, tensor: ref.bias });
     if (b.shape.length !== 1 || b.shape[0] !== k) throw bad(`layer '${ref.name}': bias '${ref.bias}' is ${dims(b.shape)}, expected [${k}] (one per output of '${ref.weight}', ${dims(w.shape)})`, { layer: ref.name, tensor: ref.bias, shape: b.shape });
-    bias = b.data;
   }
-  const inDim = fan + (bias ? 1 : 0);
+  const next = weightOf(source, nextRef);
+  const [outNext, inNext] = next.shape;
+  const r = next.shape.length === 4 ? next.shape[2] * next.shape[3] : 1;
+  if (next.kind === 'conv2d' && inNext !== k) {
+    throw bad(`layer '${ref.name}' (${ref.weight}, ${dims(w.shape)}) has ${k} outputs but the next layer '${nextRef.name}' (${nextRef.weight}, ${dims(next.shape)}) reads ${inNext} channels`, { layer: ref.name, next: nextRef.name });
+  }
+  if (next.kind === 'linear' && (k === 0 || inNext % k !== 0)) {
+    throw bad(`layer '${ref.name}' (${ref.weight}, ${dims(w.shape)}) has ${k} outputs but the next layer '${nextRef.name}' (${nextRef.weight}, ${dims(next.shape)}) reads ${inNext} inputs, not a multiple of ${k} (a flatten of ${k} channels × positions)`, { layer: ref.name, next: nextRef.name });
+  }
+  const s = next.kind === 'conv2d' ? 1 : inNext / k;
+  return { ref, nextRef, kind: w.kind, neurons: k, inDim: fan + (ref.bias !== undefined ? 1 : 0), outDim: outNext * s * r };
+}
+
+/** The vectors of one planned layer (see the module comment for how the next layer reads each channel). */
+export function layerVectors(source: TensorSource, plan: LayerPlan): NeuronVectors {
+  const { ref, nextRef, neurons: k, inDim, outDim } = plan;
+  const w = weightOf(source, ref);
+  const bias = ref.bias !== undefined ? source(ref.bias)?.data : undefined;
+  const fan = inDim - (bias ? 1 : 0);
   const incoming = new Float32Array(k * inDim);
   for (let c = 0; c < k; c++) {
     incoming.set(w.data.subarray(c * fan, (c + 1) * fan), c * inDim);
     if (bias) incoming[c * inDim + fan] = bias[c];
   }
-
   const next = weightOf(source, nextRef);
   const [outNext, inNext] = next.shape;
   const r = next.shape.length === 4 ? next.shape[2] * next.shape[3] : 1;
-  let s: number;
-  if (next.kind === 'conv2d') {
-    if (inNext !== k) throw bad(`layer '${ref.name}' (${ref.weight}, ${dims(w.shape)}) has ${k} outputs but the next layer '${nextRef.name}' (${nextRef.weight}, ${dims(next.shape)}) reads ${inNext} channels`, { layer: ref.name, next: nextRef.name });
-    s = 1;
-  } else {
-    if (k === 0 || inNext % k !== 0) throw bad(`layer '${ref.name}' (${ref.weight}, ${dims(w.shape)}) has ${k} outputs but the next layer '${nextRef.name}' (${nextRef.weight}, ${dims(next.shape)}) reads ${inNext} inputs, not a multiple of ${k} (a flatten of ${k} channels × positions)`, { layer: ref.name, next: nextRef.name });
-    s = inNext / k;
-  }
+  const s = next.kind === 'conv2d' ? 1 : inNext / k;
   const block = s * r; // entries of one output row that read channel c, contiguous
-  const outDim = outNext * block;
   const outgoing = new Float32Array(k * outDim);
   for (let c = 0; c < k; c++) {
     for (let o = 0; o < outNext; o++) {
@@ -144,7 +171,7 @@ function layerVectors(source: TensorSource, ref: LayerRef, nextRef: LayerRef): N
       outgoing.set(next.data.subarray(from, from + block), c * outDim + o * block);
     }
   }
-  return { name: ref.name, kind: w.kind, neurons: k, incoming, inDim, outgoing, outDim, weight: ref.weight, bias: ref.bias ?? null, next: nextRef.name, nextWeight: nextRef.weight };
+  return { name: ref.name, kind: plan.kind, neurons: k, incoming, inDim, outgoing, outDim, weight: ref.weight, bias: ref.bias ?? null, next: nextRef.name, nextWeight: nextRef.weight };
 }
 
 /** [incoming ; outgoing] per neuron: neurons × (inDim + outDim). */
