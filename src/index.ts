@@ -7,6 +7,7 @@ export type { BackendChoice, EngineDescription, EngineOptions, KernelParams, Ker
 export type { DType, HostArray, MemoryInfo, Tensor } from './kernels/types.js';
 export type { MatmulArgs, MatmulParams } from './kernels/matmul.js';
 export type { PhiloxFillParams } from './kernels/philox_fill.js';
+export type { NeuronDistancesArgs, NeuronDistancesParams } from './kernels/neuron_distances.js';
 export type { BatchNorm2dParams } from './kernels/batchnorm2d.js';
 export type { SoftmaxCrossEntropyParams } from './kernels/softmax_cross_entropy.js';
 export type { MseLossParams } from './kernels/mse_loss.js';
@@ -34,3 +35,4 @@ export { loadCifar, loadDataset, loadMnist, syntheticDataset } from './train/dat
 export type { Dataset, Split } from './train/data/datasets.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 export type { NamedTensor, SafetensorsDType } from './io/safetensors.js';
+export * from './analysis/index.js';
