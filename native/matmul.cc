@@ -343,6 +343,19 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
   }
 }
 
+void gemm_pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t p0, size_t kc, float* dst) {
+  pack_a(a, lda, trans, i0, mc, p0, kc, dst);
+}
+
+void gemm_pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t j0, size_t nc, float* dst) {
+  pack_b(b, ldb, trans, p0, kc, j0, nc, dst);
+}
+
+void gemm_packed(size_t mc, size_t nc, size_t kc, const float* pa, const float* pb, float* c, size_t ldc, bool load_c) {
+  static_assert(kGemmMR == MR && kGemmNR == NR, "matmul.h must publish the micro-tile");
+  macro_kernel(mc, nc, kc, Operand{pa, nullptr, 0, 0}, Operand{pb, nullptr, 0, 0}, c, ldc, load_c);
+}
+
 }  // namespace sc
 
 // ---- registry entry (src/kernels/matmul.ts declares the fields, in the order of shaders/matmul.wgsl) ----

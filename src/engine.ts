@@ -4,7 +4,7 @@ import { JsBackend } from './backends/js.js';
 import type { Backend, BackendName } from './backends/types.js';
 import { hostKernels, tensorKernels, type TensorKernelName } from './kernels/registry.js';
 import { drawInto } from './kernels/philox_fill.js';
-import { callKernel, runKernel } from './kernels/run.js';
+import { runKernel, type HostKernel } from './kernels/run.js';
 import { checkShape, checkWrite, own } from './kernels/tensor.js';
 import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, type MemoryInfo, type Tensor } from './kernels/types.js';
 import type { Distribution } from './rng/philox.js';
@@ -54,7 +54,7 @@ export interface RandomApi {
 
 /** `engine.kernels`: each kernel on host arrays, for embedding and benchmarking (one upload, run, readback). */
 export type KernelsApi = {
-  readonly [K in keyof typeof hostKernels]: (args: Parameters<(typeof hostKernels)[K]['prepare']>[0]) => Promise<ReturnType<(typeof hostKernels)[K]['result']>>;
+  readonly [K in keyof typeof hostKernels]: (args: Parameters<(typeof hostKernels)[K]['call']>[1]) => ReturnType<(typeof hostKernels)[K]['call']>;
 };
 
 /** Parameters of each tensor kernel by name, for `engine.run`. */
@@ -107,11 +107,8 @@ export class Engine {
       uint32: draw('uint32', Uint32Array),
     };
     const kernels: Record<string, (args: never) => Promise<unknown>> = {};
-    for (const [name, host] of Object.entries(hostKernels)) {
-      kernels[name] = async (args: never) => {
-        const { params, inputs, initial } = host.prepare(args);
-        return host.result(await callKernel(this.#live(), host.kernel as KernelSpec<unknown>, params, inputs, initial));
-      };
+    for (const [name, host] of Object.entries(hostKernels) as [string, HostKernel<never, unknown>][]) {
+      kernels[name] = async (args: never) => host.call(this.#live(), args);
     }
     this.kernels = kernels as unknown as KernelsApi;
   }

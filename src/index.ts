@@ -6,6 +6,9 @@ export { createEngine, Engine, MAX_COUNT } from './engine.js';
 export type { BackendChoice, EngineDescription, EngineOptions, KernelParams, KernelsApi, RandomApi, RandomIntoOptions, RandomOptions } from './engine.js';
 export type { DType, HostArray, MemoryInfo, Tensor } from './kernels/types.js';
 export type { MatmulArgs, MatmulParams } from './kernels/matmul.js';
+export type {
+  Conv2dBackwardArgs, Conv2dForwardArgs, Conv2dGradients, Conv2dParams, Conv2dShape, LinearBackwardArgs, LinearForwardArgs,
+} from './kernels/conv2d.js';
 export type { PhiloxFillParams } from './kernels/philox_fill.js';
 export type { NeuronDistancesArgs, NeuronDistancesParams } from './kernels/neuron_distances.js';
 export type { BatchNorm2dParams } from './kernels/batchnorm2d.js';

@@ -50,12 +50,12 @@ describe('benchmark problems come from the kernel registry', () => {
 
   it('each problem does the work the registry counts for it', () => {
     for (const [name, bench] of Object.entries(kernelBenches)) {
-      const spec = (tensorKernels as Record<string, { work(p: unknown): number; workUnit: string }>)[name]
-        ?? (jobKernels as Record<string, { work(p: unknown): number; workUnit: string }>)[name];
+      const spec = (tensorKernels as Record<string, { work(p: unknown, inputs: unknown): number; workUnit: string }>)[name]
+        ?? (jobKernels as Record<string, { work(p: unknown, inputs: unknown): number; workUnit: string }>)[name];
       for (const size of [...bench.quickSizes, ...bench.smallSizes]) {
         const p = bench.problem(size);
         expect(p.work, `${name} ${size}`).toBeGreaterThan(0);
-        if (name !== 'em_collapse') expect(spec.work(p.params), `${name} ${size}`).toBe(p.work);
+        if (name !== 'em_collapse') expect(spec.work(p.params, p.inputs ?? []), `${name} ${size}`).toBe(p.work);
         expect((p.roof.flop ?? 0) + (p.roof.bytes ?? 0)).toBeGreaterThan(0);
       }
       expect(bench.sizes.every((s) => s <= bench.maxSize)).toBe(true);
@@ -184,7 +184,7 @@ describe('collapse bench', () => {
   }, 60_000);
 
   it.each([
-    [['bench', 'nosuch'], /unknown kernel 'nosuch'; the kernels with benchmarks are matmul, philox_fill, em_collapse/],
+    [['bench', 'nosuch'], /unknown kernel 'nosuch'; the kernels with benchmarks are matmul, philox_fill, conv2d_forward, .*em_collapse, .*activation_forward/],
     [['bench', '--backend', 'cuda'], /--backend must be all, webgpu, native or js/],
     [['bench', '--sizes', '0'], /--sizes must be an integer in \[1, /],
     [['bench', '--sizes', 'abc'], /--sizes must be a number/],

@@ -132,7 +132,7 @@ export class NativeBackend implements Backend {
   run<P>(kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
     const fields = Float64Array.from(kernel.fields, (f) => f.value(params, inputs));
     const arrays = [...inputs, ...outputs].map((t) => this.#tensors.array(t));
-    const async = kernel.nativeAsync(params);
+    const async = kernel.nativeAsync(params, inputs);
     if (this.#pending === 0 && !async) {
       // The common short run, without a promise (a launch costs a few µs; promises were half of it).
       try {

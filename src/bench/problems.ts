@@ -5,10 +5,12 @@
  */
 import type { Backend } from '../backends/types.js';
 import { Engine } from '../engine.js';
-import type { HostArray } from '../kernels/types.js';
+import type { HostArray, TensorInfo } from '../kernels/types.js';
+import { conv2dGeometry, type Conv2dParams } from '../kernels/conv2d.js';
 import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
 import { trainingBenches } from './training-problems.js';
+import { layerBenches } from './layers.js';
 
 /** What bounds a kernel on a machine: its arithmetic (FLOP) or its memory traffic (bytes). */
 export interface Roof {
@@ -20,8 +22,10 @@ export interface Roof {
 export interface BenchProblem {
   readonly label: string;
   readonly params: unknown;
-  /** Work in the kernel's unit (the registry's `work(params)`). */
+  /** Work in the kernel's unit (the registry's `work(params, inputs)`). */
   readonly work: number;
+  /** The input tensors, for kernels sized by them rather than by their parameters (elementwise kernels). */
+  readonly inputs?: readonly TensorInfo[];
   /** The counted resource the ceiling fraction is taken of. */
   readonly roof: Roof;
 }
@@ -214,6 +218,46 @@ const emBench: KernelBench = {
   ],
 };
 
+/** conv2d: VGG's and ResNet's workhorse layer on CIFAR, 64 → 64 channels, 3×3, padding 1, on 32×32 images. */
+const CONV_LAYER = { inChannels: 64, height: 32, width: 32, outChannels: 64, kernelHeight: 3, kernelWidth: 3 } as const;
+const CONV_STRIDE = 1;
+const CONV_PADDING = 1;
+const convParams = (batch: number): Conv2dParams => ({ shape: { batch, ...CONV_LAYER }, stride: CONV_STRIDE, padding: CONV_PADDING });
+
+function convBench(kernel: 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_backward_weight', pass: 'forward' | 'input' | 'weight', what: string): KernelBench {
+  return {
+    kernel,
+    unit: 'FLOP',
+    sizeName: `batch (64→64 channels, 3×3, padding 1, 32×32 images; ${what})`,
+    sizes: [16, 64],
+    quickSizes: [16],
+    smallSizes: [1],
+    maxSize: 4096,
+    problem(size) {
+      const params = convParams(size);
+      const g = conv2dGeometry(params);
+      const flop = 2 * g.n * g.o * g.oh * g.ow * g.c * g.kh * g.kw;
+      return { label: `batch ${size}`, params, work: flop, roof: { flop } };
+    },
+    prepare(backend, p) {
+      const g = conv2dGeometry(p.params as Conv2dParams);
+      const x = lcgArray(g.n * g.c * g.h * g.w, 1), w = lcgArray(g.o * g.c * g.kh * g.kw, 2);
+      const gy = lcgArray(g.n * g.o * g.oh * g.ow, 3);
+      const inputs = pass === 'forward' ? [x, w, lcgArray(g.o, 4)] : pass === 'input' ? [gy, w] : [x, gy];
+      return deferred(tensorCall(backend, kernel, p.params, inputs));
+    },
+    roofNote: `${kernel}: FLOP (2·N·O·OH·OW·C·KH·KW) against the FMA peak`,
+    peers: [{
+      library: 'torch', label: `torch conv2d ${pass === 'forward' ? 'forward' : `backward (${pass})`} f32`, script: 'torch_conv2d.py', threads: 'all',
+      args: (sizes, { threads, quick }) => [['--pass', pass, '--threads', String(threads), '--repeat', quick ? '5' : '9', '--budget', quick ? '0.3' : '1.5',
+        '--layer', [CONV_LAYER.inChannels, CONV_LAYER.height, CONV_LAYER.width, CONV_LAYER.outChannels, CONV_LAYER.kernelHeight, CONV_STRIDE, CONV_PADDING].join(','),
+        ...sizes.flatMap((s) => ['--batch', String(s)])]],
+      parse: (out, sizes) => ((out as { results: { batch: number; median: number; times: number[] }[] }).results ?? [])
+        .filter((r) => sizes.includes(r.batch)).map((r) => ({ size: r.batch, medianSeconds: r.median, samples: r.times })),
+    }],
+  };
+}
+
 /** A prepared call whose setup is asynchronous. */
 function deferred(setup: Promise<PreparedCall>): PreparedCall {
   let ready: PreparedCall | undefined;
@@ -231,7 +275,16 @@ export function sizeLabel(n: number): string {
 }
 
 /** Every registered kernel's benchmark, by registry name. */
-export const kernelBenches: Readonly<Record<string, KernelBench>> = { matmul: matmulBench, philox_fill: philoxBench, em_collapse: emBench, ...trainingBenches };
+export const kernelBenches: Readonly<Record<string, KernelBench>> = {
+  matmul: matmulBench,
+  philox_fill: philoxBench,
+  conv2d_forward: convBench('conv2d_forward', 'forward', 'y from x'),
+  conv2d_backward_input: convBench('conv2d_backward_input', 'input', 'gradX from gradY'),
+  conv2d_backward_weight: convBench('conv2d_backward_weight', 'weight', 'gradWeight and gradBias'),
+  em_collapse: emBench,
+  ...trainingBenches,
+  ...layerBenches,
+};
 
 /** Registered kernels that are the machine's ceilings rather than workloads (src/bench/ceilings.ts runs them). */
 export const CEILING_KERNELS: readonly string[] = ['fma_peak', 'stream_copy'];

@@ -22,7 +22,7 @@ function later(setup: Promise<PreparedCall>): PreparedCall {
   };
 }
 
-const bytes = (name: keyof typeof tensorKernels, params: unknown) => (tensorKernels[name] as { work(p: unknown): number }).work(params);
+const bytes = (name: keyof typeof tensorKernels, params: unknown) => (tensorKernels[name] as unknown as { work(p: unknown, inputs: readonly never[]): number }).work(params, []);
 
 const bnShape = (batch: number): BatchNorm2dParams => ({ batch, channels: 64, height: 32, width: 32, training: true });
 

@@ -8,7 +8,8 @@
 import { invalidArgument } from '../errors.js';
 import { integerIn, plainObject } from '../validate.js';
 import { MAX_ELEMENTS } from './tensor.js';
-import { sizeOf, type HostArray, type KernelSpec, type TensorInfo } from './types.js';
+import { callKernel, type HostKernel } from './run.js';
+import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 
 export interface MatmulParams {
   /** Rows of C and of op(A). */
@@ -129,16 +130,15 @@ export interface MatmulArgs extends MatmulParams {
 }
 
 /** The host-array form of matmul (engine.kernels.matmul). */
-export const matmulHost = {
-  kernel: matmul,
-  prepare(args: MatmulArgs): { params: MatmulParams; inputs: HostArray[]; initial: (HostArray | undefined)[] } {
+export const matmulHost: HostKernel<MatmulArgs, Float32Array> = {
+  async call(backend, args) {
     plainObject('matmul arguments', args);
     const { a, b, c, ...params } = args;
     if (!(a instanceof Float32Array)) throw invalidArgument('matmul a', a, 'a Float32Array');
     if (!(b instanceof Float32Array)) throw invalidArgument('matmul b', b, 'a Float32Array');
     if (params.accumulate && !(c instanceof Float32Array)) throw invalidArgument('matmul c', c, 'a Float32Array of batch × m × n elements (accumulate adds to it)');
     if (!params.accumulate && c !== undefined) throw invalidArgument('matmul c', c, 'absent unless accumulate is true');
-    return { params, inputs: [a, b], initial: [c] };
+    const [out] = await callKernel(backend, matmul, params, [a, b], [c]);
+    return out as Float32Array;
   },
-  result: (outputs: HostArray[]) => outputs[0] as Float32Array,
 };

@@ -14,8 +14,9 @@
  */
 import { invalidArgument } from '../errors.js';
 import { finiteNumber, integerIn, plainObject } from '../validate.js';
+import { hostRuns, type HostKernel } from './run.js';
 import { MAX_ELEMENTS } from './tensor.js';
-import { sizeOf, type HostArray, type KernelSpec, type TensorInfo } from './types.js';
+import { sizeOf, type KernelSpec, type TensorInfo } from './types.js';
 
 export interface NeuronDistancesParams {
   /** Vectors in A: the output's rows. */
@@ -145,10 +146,9 @@ export interface NeuronDistancesArgs {
   readonly epsilon?: number;
 }
 
-/** The host-array form of neuron_distances (engine.kernels.neuronDistances). */
-export const neuronDistancesHost = {
-  kernel: neuronDistances,
-  prepare(args: NeuronDistancesArgs): { params: NeuronDistancesParams; inputs: HostArray[]; initial: (HostArray | undefined)[] } {
+/** The host-array form of neuron_distances (engine.kernels.neuronDistances): one upload of each set. */
+export const neuronDistancesHost: HostKernel<NeuronDistancesArgs, Float32Array> = {
+  async call(backend, args) {
     plainObject('neuronDistances arguments', args);
     const { vectors, others, count, dim, otherCount, epsilon } = args;
     if (!(vectors instanceof Float32Array)) throw invalidArgument('neuronDistances vectors', vectors, 'a Float32Array of count × dim entries');
@@ -158,7 +158,10 @@ export const neuronDistancesHost = {
       if (otherCount === undefined) throw invalidArgument('neuronDistances otherCount', otherCount, 'the number of vectors in others');
     }
     const params: NeuronDistancesParams = { count, dim, ...(others ? { countB: otherCount } : {}), ...(epsilon === undefined ? {} : { epsilon }) };
-    return { params, inputs: [vectors, others ?? vectors], initial: [] };
+    return hostRuns(backend, async (io) => {
+      const a = io.upload(vectors);
+      const [d] = io.run(neuronDistances, params, [a, others ? io.upload(others) : a]);
+      return (await io.read(d)) as Float32Array;
+    });
   },
-  result: (outputs: HostArray[]) => outputs[0] as Float32Array,
 };

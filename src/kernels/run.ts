@@ -89,3 +89,48 @@ function hostInfo(a: unknown): TensorInfo | undefined {
   if (a instanceof Int32Array) return { dtype: 'i32', shape: [a.length] };
   return undefined;
 }
+
+/** A kernel callable on host arrays (`engine.kernels.<name>(args)`): one or more runs on the engine's backend. */
+export interface HostKernel<A, R> {
+  call(backend: Backend, args: A): Promise<R>;
+}
+
+/** What a host call does with its backend inside `hostRuns`. */
+export interface HostRuns {
+  /** A tensor holding a copy of `data` (its dtype, shape [length]). */
+  upload(data: HostArray): Tensor;
+  /** Validates and enqueues one run of `kernel`; its outputs are allocated here. */
+  run<P>(kernel: KernelSpec<P>, params: P, inputs: readonly Tensor[]): Tensor[];
+  read(t: Tensor): Promise<HostArray>;
+}
+
+/**
+ * Several kernel runs on host arrays sharing their uploads (a backward pass is two kernels on the same inputs);
+ * every tensor made through `io` is released however `body` ends.
+ * @example
+ * const y = await hostRuns(backend, async (io) => io.read(io.run(matmul, { m: 2, n: 2, k: 3 }, [io.upload(a), io.upload(b)])[0]));
+ */
+export async function hostRuns<R>(backend: Backend, body: (io: HostRuns) => Promise<R>): Promise<R> {
+  const made: Tensor[] = [];
+  const keep = (t: Tensor) => { made.push(t); return t; };
+  try {
+    return await body({
+      upload(data) {
+        const info = hostInfo(data);
+        if (!info) throw invalidArgument('host array', data, 'a Float32Array, Uint32Array or Int32Array');
+        const t = keep(backend.alloc(info.dtype, info.shape));
+        backend.write(t, data);
+        return t;
+      },
+      run(kernel, params, inputs) {
+        const expected = kernel.validate(params, inputs);
+        const outs = expected.map((e) => keep(backend.alloc(e.dtype, e.shape)));
+        backend.run(kernel, params, inputs, outs);
+        return outs;
+      },
+      read: (t) => backend.read(t),
+    });
+  } finally {
+    for (const t of made) backend.release(t);
+  }
+}

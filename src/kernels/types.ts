@@ -97,10 +97,13 @@ export interface KernelSpec<P> {
   /** The reference: fills `outputs` from `inputs`. Obviously correct rather than fast. */
   reference(params: P, inputs: readonly HostArray[], outputs: HostArray[]): void;
   readonly webgpu: WebgpuLaunch<P>;
-  /** Whether the native call goes to the thread pool behind a promise (long work) or runs inline. */
-  nativeAsync(params: P): boolean;
-  /** Floating-point operations (or the kernel's natural work unit) of one run, for benchmarks. */
-  work(params: P): number;
+  /**
+   * Whether the native call goes to the thread pool behind a promise (long work) or runs inline. `inputs` size
+   * the work of kernels whose parameters do not (elementwise kernels).
+   */
+  nativeAsync(params: P, inputs: readonly TensorInfo[]): boolean;
+  /** Floating-point operations (or the kernel's natural work unit) of one run on `inputs`, for benchmarks. */
+  work(params: P, inputs: readonly TensorInfo[]): number;
   readonly workUnit: string;
 }
 
