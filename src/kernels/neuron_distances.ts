@@ -9,7 +9,7 @@
  * error of every d, however small, at the level of f32 rounding.
  * - webgpu: shaders/neuron_distances.wgsl, 64 × 64 output tiles through workgroup memory (like matmul).
  * - native: native/neuron_distances.cc, blocks of 64 × 64 pairs, dim in L1-sized chunks, a 2 × 4 AVX2/FMA
- *   register block of difference sums, over the pool.
+ *   register block of difference sums (4 × 4 of 16 lanes where the processor has AVX-512), over the pool.
  * - js: the reference below, f64 throughout, rounded once to f32.
  */
 import { invalidArgument } from '../errors.js';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsBackend } from '../../src/backends/js.js';
 import { NativeBackend } from '../../src/backends/native.js';
@@ -149,3 +150,28 @@ for (const backend of await backendsUnderTest()) {
     });
   });
 }
+
+describe('neuron_distances native: both instruction-set families', () => {
+  // The addon picks the AVX-512 family at run time where the processor has it; SC_NATIVE_AVX512=0 forces the AVX2
+  // family. Each is run in a child process (the choice is made once per process) on edges of both register blocks.
+  const count = 45, dim = 1031;
+  const a = nearDuplicates(count, dim, 1e-3, 21);
+  const want = (() => { const o = new Float64Array(count * count); neuronDistancesCore({ count, dim }, a, a, o); return o; })();
+  const script = `
+    const addon = require(${JSON.stringify(`${process.cwd()}/build/Release/stochastic_collapse.node`)});
+    const bytes = require('node:fs').readFileSync(0);
+    const a = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    const out = new Float32Array(${count * count});
+    addon.run('neuron_distances', '', Float64Array.of(${count}, ${count}, ${dim}, 1, 0, 0, 0, 0), [a, a, out], 2, null, false);
+    process.stdout.write(Buffer.from(out.buffer).toString('base64'));`;
+  for (const family of ['0', '1']) {
+    it(`SC_NATIVE_AVX512=${family}: within the f32 bound of the f64 truth, relative to each distance`, () => {
+      const run = spawnSync(process.execPath, ['-e', script], { input: Buffer.from(a.buffer), encoding: 'utf8', env: { ...process.env, SC_NATIVE_AVX512: family } });
+      expect(run.status, run.stderr).toBe(0);
+      const got = new Float32Array(Buffer.from(run.stdout, 'base64').buffer.slice(0));
+      let worst = 0;
+      for (let i = 0; i < count * count; i++) worst = Math.max(worst, want[i] === 0 ? Math.abs(got[i]) : Math.abs(got[i] - want[i]) / want[i]);
+      expect(worst).toBeLessThan((2 * dim + 10) * 2 ** -24);
+    });
+  }
+});
