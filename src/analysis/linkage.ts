@@ -26,6 +26,11 @@ function check(distances: DistanceInput, count: number): Checked {
   if (!square && distances.length !== pairs) {
     throw invalidArgument('averageLinkage distances', `${distances.length} entries`, `count × count = ${n * n} entries (a square matrix) or count·(count−1)/2 = ${pairs} (condensed, as scipy.spatial.distance.pdist returns)`);
   }
+  return { square, count: n };
+}
+
+/** Throws, naming the first pair, when a distance is NaN or infinite (SciPy refuses those too). */
+function checkFinite(distances: DistanceInput, n: number, square: boolean): void {
   let c = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++, c++) {
@@ -35,7 +40,6 @@ function check(distances: DistanceInput, count: number): Checked {
       }
     }
   }
-  return { square, count: n };
 }
 
 /**
@@ -54,17 +58,26 @@ export async function averageLinkage(distances: DistanceInput, count: number, op
   const z = new Float64Array(n < 2 ? 0 : (n - 1) * 4);
   if (n < 2) return z;
   const wanted = options.implementation ?? (NativeBackend.available() ? 'native' : 'js');
-  if (wanted === 'js') return linkageJs(distances, n, square);
+  if (wanted === 'js') {
+    checkFinite(distances, n, square);
+    return linkageJs(distances, n, square);
+  }
   const addon = NativeBackend.load({ threads: 1 }).addon;
-  // Below ~300 points the run takes under a millisecond: inline; above, on the addon's pool behind a promise.
-  const result = addon.run('average_linkage', '', Float64Array.of(n, square ? 1 : 0), [distances, z], 1, null, n > 300);
-  if (result) await result;
+  try {
+    // Below ~300 points the run takes under a millisecond: inline; above, on the addon's pool behind a promise.
+    const result = addon.run('average_linkage', '', Float64Array.of(n, square ? 1 : 0), [distances, z], 1, null, n > 300);
+    if (result) await result;
+  } catch (error) {
+    checkFinite(distances, n, square); // the addon checks too, in one pass; here the pair is found for the message
+    throw error;
+  }
   return z;
 }
 
 /** {@link averageLinkage} in plain JS (the same algorithm and arithmetic as the native code). */
 export function averageLinkageJs(distances: DistanceInput, count: number): Float64Array {
   const { square, count: n } = check(distances, count);
+  checkFinite(distances, n, square);
   return n < 2 ? new Float64Array(0) : linkageJs(distances, n, square);
 }
 
