@@ -3,7 +3,7 @@ export { analyzeWeights, ANALYSIS_DEFAULTS, distanceMatrix, openWeights } from '
 export type { AnalysisOptions, LayerAnalysis, LayerMatrices, WeightsSource } from './analyze.js';
 export { parseLayerMap } from './layer-map.js';
 export { averageLinkage, averageLinkageJs, clusterOrder, cutTree } from './linkage.js';
-export type { ClusterOrder, DistanceInput } from './linkage.js';
+export type { ClusterOrder, DistanceInput, LinkageOptions } from './linkage.js';
 export { connectedComponents, effectiveRank, greedyGroups, layerMeasures, rowNorms, singularValues, vanishingMask } from './measures.js';
 export type { GreedyGroups, LayerMeasures } from './measures.js';
 export { concatenated, layerVectors, modelChain, neuronVectors, planChain, safetensorsSource } from './vectors.js';

@@ -11,6 +11,14 @@ import { CollapseError, invalidArgument } from '../errors.js';
 import { NativeBackend } from '../backends/native.js';
 import { integerIn } from '../validate.js';
 
+/** How `averageLinkage` runs (tuning and testing knobs; every choice gives the same matrix). */
+export interface LinkageOptions {
+  /** 'native' (default when the addon is built) or the JS twin. */
+  readonly implementation?: 'native' | 'js';
+  /** Native working layout: SciPy's condensed vector or the full matrix (default: by size, the faster here). */
+  readonly layout?: 'auto' | 'condensed' | 'square';
+}
+
 /** Distances between `count` points: the full count × count matrix (upper triangle read) or SciPy's condensed form. */
 export type DistanceInput = Float32Array | Float64Array;
 
@@ -53,7 +61,7 @@ function checkFinite(distances: DistanceInput, n: number, square: boolean): void
  * const z = await averageLinkage(d, count);            // same as SciPy's linkage(squareform(d), 'average')
  * const labels = cutTree(z, count, 10);                // 10 clusters
  */
-export async function averageLinkage(distances: DistanceInput, count: number, options: { implementation?: 'native' | 'js' } = {}): Promise<Float64Array> {
+export async function averageLinkage(distances: DistanceInput, count: number, options: LinkageOptions = {}): Promise<Float64Array> {
   const { square, count: n } = check(distances, count);
   const z = new Float64Array(n < 2 ? 0 : (n - 1) * 4);
   if (n < 2) return z;
@@ -62,10 +70,12 @@ export async function averageLinkage(distances: DistanceInput, count: number, op
     checkFinite(distances, n, square);
     return linkageJs(distances, n, square);
   }
+  const layout = ['auto', 'condensed', 'square'].indexOf(options.layout ?? 'auto');
+  if (layout < 0) throw invalidArgument('averageLinkage layout', options.layout, "'auto', 'condensed' or 'square'");
   const addon = NativeBackend.load({ threads: 1 }).addon;
   try {
-    // Below ~300 points the run takes under a millisecond: inline; above, on the addon's pool behind a promise.
-    const result = addon.run('average_linkage', '', Float64Array.of(n, square ? 1 : 0), [distances, z], 1, null, n > 300);
+    // Below ~1000 points the run takes a few milliseconds: inline; above, on the addon's pool behind a promise.
+    const result = addon.run('average_linkage', '', Float64Array.of(n, square ? 1 : 0, layout), [distances, z], 1, null, n > 1000);
     if (result) await result;
   } catch (error) {
     checkFinite(distances, n, square); // the addon checks too, in one pass; here the pair is found for the message

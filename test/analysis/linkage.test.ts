@@ -97,12 +97,18 @@ describe('averageLinkage: hand-worked UPGMA', () => {
     await expect(averageLinkage([1, 2, 3] as unknown as Float32Array, 3)).rejects.toMatchObject({ message: expect.stringMatching(/Float32Array or Float64Array/) });
   });
 
-  it('native and JS agree bit for bit (500 points, with ties)', async () => {
+  it('native (both layouts, from condensed and square input) and JS agree bit for bit (500 points, with ties)', async () => {
     for (const levels of [undefined, 5]) {
       const d = randomDistances(500, 77, levels);
-      const native = await averageLinkage(d, 500, { implementation: 'native' });
-      expect(Buffer.from(native.buffer).equals(Buffer.from(averageLinkageJs(d, 500).buffer))).toBe(true);
+      const square = new Float64Array(500 * 500);
+      let c = 0;
+      for (let i = 0; i < 500; i++) for (let j = i + 1; j < 500; j++, c++) { square[i * 500 + j] = d[c]; square[j * 500 + i] = d[c]; }
+      const js = Buffer.from(averageLinkageJs(d, 500).buffer);
+      for (const layout of ['condensed', 'square'] as const) {
+        for (const input of [d, square]) expect(Buffer.from((await averageLinkage(input, 500, { implementation: 'native', layout })).buffer).equals(js)).toBe(true);
+      }
     }
+    await expect(averageLinkage(new Float64Array(3), 3, { layout: 'diagonal' as 'square' })).rejects.toThrow(/layout must be 'auto', 'condensed' or 'square'/);
   });
 });
 
@@ -120,9 +126,9 @@ describeScipy(`averageLinkage against SciPy's linkage(method='average')${typeof 
     const results = scipy([{ count: c.n, condensed: Array.from(c.d), clusters: 7 }]);
     if (typeof results === 'string') throw new Error(results);
     const [want] = results;
-    for (const implementation of ['native', 'js'] as const) {
-      const z = await averageLinkage(c.d, c.n, { implementation });
-      expect(Array.from(z)).toEqual(want.z);
+    for (const options of [{ implementation: 'native', layout: 'condensed' }, { implementation: 'native', layout: 'square' }, { implementation: 'js' }] as const) {
+      const z = await averageLinkage(c.d, c.n, options);
+      expect(Array.from(z), JSON.stringify(options)).toEqual(want.z);
     }
     // Our cut has exactly 7 clusters (as scikit-learn's AgglomerativeClustering); fcluster 'maxclust' cuts at a
     // height, so where merges tie at the cut it returns fewer. Where it returns 7, the partitions are the same.
