@@ -142,7 +142,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     }
     bar.clear();
     const summary = {
-      model: preset, data: dataName, ...model.spec, ...settings, augment, backend: result.backend, device: info.device, seed: result.seed,
+      model: preset, data: dataName, spec: model.spec, ...settings, augment, backend: result.backend, device: info.device, seed: result.seed,
       steps: result.steps, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy, testLoss: result.testLoss, testAccuracy: result.testAccuracy,
       stepsPerSecond: result.stepsPerSecond, seconds: (performance.now() - started) / 1000, resumedFrom: result.resumedFrom,
     };

@@ -196,7 +196,7 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
       await options.onCheckpoint({ step, bytes });
     };
 
-    let loopSeconds = 0, loopSteps = 0;
+    let loopSeconds = 0, loopSteps = 0, yielded = performance.now();
     let last: MetricsRow | undefined = history.at(-1);
     for (let step = start; step < o.steps; step++) {
       if (options.signal?.aborted) {
@@ -238,6 +238,8 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
         }
         await checkpoint(done);
       }
+      // Let timers and signal handlers (Ctrl-C) run: awaiting a settled flush never leaves the microtask queue.
+      if (performance.now() - yielded > 20) { await new Promise((resolve) => setImmediate(resolve)); yielded = performance.now(); }
       options.onStep?.({ step: done, steps: o.steps, lr, stepsPerSecond: loopSteps / Math.max(loopSeconds, 1e-9), ...(metrics ? { metrics } : {}) });
     }
     const final = await weights();

@@ -54,19 +54,20 @@ describe('the executor', () => {
     const loss = async () => { ex.run(); return (await backend.read(ex.stats))[0]; };
     await loss();
     // BatchNorm in training mode updates its running statistics at every forward pass; they do not enter the loss.
+    // Per parameter tensor, the derivative along its own gradient direction v = g/|g| must be |g|. One
+    // directional difference averages the f32 rounding of many entries, so it is a sharp test of the wiring
+    // (residual sums, BatchNorm, pooling) rather than of the kernels, which test/kernels checks entry by entry.
     for (const p of model.params) {
       const grad = (await backend.read(state.grads.get(p.name)!)) as Float32Array;
       const t = state.params.get(p.name)!;
       const values = (await backend.read(t)) as Float32Array;
-      const scale = Math.max(...grad.map(Math.abs)) + 1e-3;
-      for (const i of [0, Math.floor(values.length / 2), values.length - 1]) {
-        const h = 1e-2 * Math.max(1, Math.abs(values[i]));
-        const at = (v: number) => { const w = values.slice(); w[i] = v; backend.write(t, w); return loss(); };
-        const fd = ((await at(values[i] + h)) - (await at(values[i] - h))) / (2 * h);
-        backend.write(t, values);
-        // f32 forward passes: the difference quotient carries ~1e-6/h of rounding and O(h²) curvature.
-        expect(Math.abs(fd - grad[i]), `${p.name}[${i}]: finite difference ${fd}, backward ${grad[i]}`).toBeLessThan(0.02 * scale + 2e-4);
-      }
+      const norm = Math.sqrt(grad.reduce((s2, v) => s2 + v * v, 0));
+      const h = 1e-3;
+      const at = (sign: number) => { backend.write(t, values.map((v, i) => v + sign * h * grad[i] / norm)); return loss(); };
+      const fd = ((await at(1)) - (await at(-1))) / (2 * h);
+      backend.write(t, values);
+      // f32 losses (≈ 1) carry ~1e-6 of rounding, i.e. ~1e-3 in the quotient; curvature and kinks add O(h).
+      expect(Math.abs(fd - norm), `${p.name}: finite difference ${fd}, |gradient| ${norm}`).toBeLessThan(0.02 * norm + 3e-3);
     }
     ex.release();
   });
