@@ -152,7 +152,7 @@ export async function run({ lib, quick, machine }) {
   for (const threads of peerThreads) {
     const peerSizes = sizes.filter((s) => s[0] * s[0] * s[1] <= PEER_LIMIT);
     console.log(`  scipy/numpy: bench/peers/scipy_distances.py --threads ${threads} ...`);
-    const out = await runPeer(['bench/peers/scipy_distances.py', '--threads', String(threads), ...peerSizes.flatMap((s) => ['--distances', key(s)]),
+    const out = await runPeer(['bench/peers/scipy_distances.py', '--threads', String(threads), '--only', threads === 1 ? 'pdist,cdist,numpy' : 'numpy', ...peerSizes.flatMap((s) => ['--distances', key(s)]),
       ...(threads === 1 ? [...linkageSizes.flatMap((k) => ['--linkage', String(k)]), '--accuracy', `${ACCURACY.K}x${ACCURACY.dim}:${ACCURACY.scale}`] : []),
       '--repeat', quick ? '3' : '5', '--budget', quick ? '0.3' : '1']);
     if (out.error || out.missing) {
@@ -166,6 +166,7 @@ export async function run({ lib, quick, machine }) {
       for (const [peer, label, call] of [['pdist', 'SciPy pdist', "pdist(X, 'sqeuclidean')"], ['cdist', 'SciPy cdist', "cdist(X, X, 'sqeuclidean')"], ['numpy', 'NumPy f32 expanded', '2(nᵢ+nⱼ−2XXᵀ)/(nᵢ+nⱼ+ε)']]) {
         if (peer !== 'numpy' && threads > 1) continue; // SciPy's distance loops use one thread whatever the BLAS does
         const t = r[peer];
+        if (!t) continue;
         add({
           key: `${peer}-${threads}`, name: `${label} (${threads}t) K=${r.K} dim=${r.dim}`, kind: 'peer', threads, size: key(s), unit, work: pairEntries(s),
           source: `bench/peers/scipy_distances.py (scipy ${out.scipy}, numpy ${out.numpy}): ${call}`, perSecond: pairEntries(s) / t.median,

@@ -14,7 +14,7 @@ single-threaded whatever it says). Timing: one untimed warm-up for calls under 0
 calls until `repeat` samples or `budget` seconds (at least 1 sample; 3 when they are short); the median is
 reported. When SciPy is not importable this prints {"missing": "<reason>"} and exits 0.
 
-Usage: scipy_distances.py --threads 1 --distances 512x4608 [--distances ...] [--linkage 1024 ...]
+Usage: scipy_distances.py --threads 1 --distances 512x4608 [--distances ...] [--only pdist,cdist,numpy] [--linkage 1024 ...]
                           [--accuracy 256x1152:1e-4 ...] [--repeat 7] [--budget 2]
 """
 import argparse
@@ -33,6 +33,7 @@ def parse_args():
     ap.add_argument('--accuracy', action='append', default=[], help='KxDIM:SCALE')
     ap.add_argument('--repeat', type=int, default=7)
     ap.add_argument('--budget', type=float, default=2.0)
+    ap.add_argument('--only', default='pdist,cdist,numpy', help='which distance peers to time, comma-separated')
     ap.add_argument('--seed', type=int, default=1)
     return ap.parse_args()
 
@@ -84,9 +85,13 @@ def main():
         k, dim = (int(v) for v in text.split('x'))
         x = rng.uniform(-1, 1, (k, dim)).astype(np.float32)
         entry = {'K': k, 'dim': dim}
-        entry['pdist'] = time_call(lambda: pdist(x, 'sqeuclidean'), args.repeat, args.budget)
-        entry['cdist'] = time_call(lambda: cdist(x, x, 'sqeuclidean'), args.repeat, args.budget)
-        entry['numpy'] = time_call(lambda: numpy_expanded(x), args.repeat, args.budget)
+        only = args.only.split(',')
+        if 'pdist' in only:
+            entry['pdist'] = time_call(lambda: pdist(x, 'sqeuclidean'), args.repeat, args.budget)
+        if 'cdist' in only:
+            entry['cdist'] = time_call(lambda: cdist(x, x, 'sqeuclidean'), args.repeat, args.budget)
+        if 'numpy' in only:
+            entry['numpy'] = time_call(lambda: numpy_expanded(x), args.repeat, args.budget)
         out['distances'].append(entry)
     for text in args.accuracy:
         shape, scale = text.split(':')
