@@ -76,7 +76,7 @@ inline float pair_chunk(const float* x, const float* y, size_t kc) {
 // Rows x0, x1 against y0..y3 over one chunk: s[r][c] (rows pitch `pitch`) += sum of (x_r - y_c)^2. Pair by pair
 // the same arithmetic as pair_chunk, so a pair's value never depends on whether it fell in a full register block.
 inline void block24(const float* x0, const float* x1, const float* y0, const float* y1, const float* y2,
-                    const float* y3, size_t kc, float* s, size_t pitch) {
+                    const float* y3, size_t kc, float* s, size_t pitch, bool first) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   size_t k = 0;
   for (; k + 8 <= kc; k += 8) {
@@ -99,8 +99,9 @@ inline void block24(const float* x0, const float* x1, const float* y0, const flo
   const __m256 r1 = _mm256_hadd_ps(_mm256_hadd_ps(c10, c11), _mm256_hadd_ps(c12, c13));
   const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(r0, r1, 0x20), _mm256_permute2f128_ps(r0, r1, 0x31));
   if (k == kc) {
-    _mm_storeu_ps(s, _mm_add_ps(_mm_loadu_ps(s), _mm256_castps256_ps128(sums)));
-    _mm_storeu_ps(s + pitch, _mm_add_ps(_mm_loadu_ps(s + pitch), _mm256_extractf128_ps(sums, 1)));
+    const __m128 lo = _mm256_castps256_ps128(sums), hi = _mm256_extractf128_ps(sums, 1);
+    _mm_storeu_ps(s, first ? lo : _mm_add_ps(_mm_loadu_ps(s), lo));
+    _mm_storeu_ps(s + pitch, first ? hi : _mm_add_ps(_mm_loadu_ps(s + pitch), hi));
     return;
   }
   alignas(32) float t[8];
@@ -108,7 +109,10 @@ inline void block24(const float* x0, const float* x1, const float* y0, const flo
   const float* xs[2] = {x0, x1};
   const float* ys[4] = {y0, y1, y2, y3};
   for (int r = 0; r < 2; ++r)
-    for (int c = 0; c < 4; ++c) s[r * pitch + c] += tail(xs[r], ys[c], k, kc, t[r * 4 + c]);
+    for (int c = 0; c < 4; ++c) {
+      const float v = tail(xs[r], ys[c], k, kc, t[r * 4 + c]);
+      s[r * pitch + c] = first ? v : s[r * pitch + c] + v;
+    }
 }
 #else
 // Portable fallback: the same lane structure and order in plain C++ (the compiler may vectorize it).
@@ -123,11 +127,14 @@ inline float pair_chunk(const float* x, const float* y, size_t kc) {
   return tail(x, y, k, kc, ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7])));
 }
 inline void block24(const float* x0, const float* x1, const float* y0, const float* y1, const float* y2,
-                    const float* y3, size_t kc, float* s, size_t pitch) {
+                    const float* y3, size_t kc, float* s, size_t pitch, bool first) {
   const float* xs[2] = {x0, x1};
   const float* ys[4] = {y0, y1, y2, y3};
   for (int r = 0; r < 2; ++r)
-    for (int c = 0; c < 4; ++c) s[r * pitch + c] += pair_chunk(xs[r], ys[c], kc);
+    for (int c = 0; c < 4; ++c) {
+      const float v = pair_chunk(xs[r], ys[c], kc);
+      s[r * pitch + c] = first ? v : s[r * pitch + c] + v;
+    }
 }
 #endif
 
@@ -166,7 +173,7 @@ SC_TARGET512 inline __m256 fold8(__m512 a, __m512 b, __m512 c, __m512 d, __m512 
 }
 
 // Rows x[0..3] (pitch dim) against y[0..3] over one chunk: s[r * pitch + c] += the pair's sum.
-SC_TARGET512 inline void block44(const float* x, const float* y, size_t dim, size_t kc, float* s, size_t pitch) {
+SC_TARGET512 inline void block44(const float* x, const float* y, size_t dim, size_t kc, float* s, size_t pitch, bool first) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
   const float *x0 = x, *x1 = x + dim, *x2 = x + 2 * dim, *x3 = x + 3 * dim;
@@ -187,14 +194,25 @@ SC_TARGET512 inline void block44(const float* x, const float* y, size_t dim, siz
   alignas(32) float t[16];
   _mm256_store_ps(t, fold8(c00, c01, c02, c03, c10, c11, c12, c13));
   _mm256_store_ps(t + 8, fold8(c20, c21, c22, c23, c30, c31, c32, c33));
+  if (k == kc) {
+    for (int r = 0; r < 4; ++r) {
+      const __m128 v = _mm_load_ps(t + 4 * r);
+      _mm_storeu_ps(s + r * pitch, first ? v : _mm_add_ps(_mm_loadu_ps(s + r * pitch), v));
+    }
+    return;
+  }
   const float* xs[4] = {x0, x1, x2, x3};
   const float* ys[4] = {y0, y1, y2, y3};
   for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 4; ++c) s[r * pitch + c] += tail(xs[r], ys[c], k, kc, t[r * 4 + c]);
+    for (int c = 0; c < 4; ++c) {
+      const float v = tail(xs[r], ys[c], k, kc, t[r * 4 + c]);
+      s[r * pitch + c] = first ? v : s[r * pitch + c] + v;
+    }
 }
 
 SC_TARGET512 void block_sums16(const Problem& p, size_t i0, size_t mb, size_t j0, size_t nb, float* acc) {
-  std::fill(acc, acc + BM * BN, 0.0f);
+  // The first chunk stores its sums, later ones add (no zero fill); without entries every sum is 0.
+  if (p.dim == 0) std::fill(acc, acc + BM * BN, 0.0f);
   const size_t dim = p.dim;
   const float* b = p.sym ? p.a : p.b;
   for (size_t k0 = 0; k0 < dim; k0 += KC512) {
@@ -207,10 +225,14 @@ SC_TARGET512 void block_sums16(const Problem& p, size_t i0, size_t mb, size_t j0
         if (p.sym && i0 + i >= j0 + j + cj - 1) continue;  // every pair on or below the diagonal
         const float* x = p.a + (i0 + i) * dim + k0;
         if (ri == 4 && cj == 4) {
-          block44(x, y, dim, kc, acc + i * BN + j, BN);
+          block44(x, y, dim, kc, acc + i * BN + j, BN, k0 == 0);
         } else {
           for (size_t r = 0; r < ri; ++r)
-            for (size_t c = 0; c < cj; ++c) acc[(i + r) * BN + j + c] += pair_chunk16(x + r * dim, y + c * dim, kc);
+            for (size_t c = 0; c < cj; ++c) {
+              float& a = acc[(i + r) * BN + j + c];
+              const float v = pair_chunk16(x + r * dim, y + c * dim, kc);
+              a = k0 == 0 ? v : a + v;
+            }
         }
       }
     }
@@ -229,7 +251,8 @@ bool use_avx512() {
 // Sums of squared differences for rows [i0, i0+mb) x [j0, j0+nb) into acc (mb x nb, row pitch BN); with sym,
 // only pairs i < j are needed (the caller mirrors them).
 void block_sums(const Problem& p, size_t i0, size_t mb, size_t j0, size_t nb, float* acc) {
-  std::fill(acc, acc + BM * BN, 0.0f);
+  // The first chunk stores its sums, later ones add (no zero fill); without entries every sum is 0.
+  if (p.dim == 0) std::fill(acc, acc + BM * BN, 0.0f);
   const size_t dim = p.dim;
   const float* b = p.sym ? p.a : p.b;
   for (size_t k0 = 0; k0 < dim; k0 += KC) {
@@ -243,10 +266,14 @@ void block_sums(const Problem& p, size_t i0, size_t mb, size_t j0, size_t nb, fl
         if (p.sym && i0 + i >= j0 + j + cj - 1) continue;
         const float* x = p.a + (i0 + i) * dim + k0;
         if (ri == 2 && cj == 4) {
-          block24(x, x + dim, y, y + dim, y + 2 * dim, y + 3 * dim, kc, acc + i * BN + j, BN);
+          block24(x, x + dim, y, y + dim, y + 2 * dim, y + 3 * dim, kc, acc + i * BN + j, BN, k0 == 0);
         } else {
           for (size_t r = 0; r < ri; ++r)
-            for (size_t c = 0; c < cj; ++c) acc[(i + r) * BN + j + c] += pair_chunk(x + r * dim, y + c * dim, kc);
+            for (size_t c = 0; c < cj; ++c) {
+              float& a = acc[(i + r) * BN + j + c];
+              const float v = pair_chunk(x + r * dim, y + c * dim, kc);
+              a = k0 == 0 ? v : a + v;
+            }
         }
       }
     }
@@ -287,13 +314,18 @@ void run_block(const Problem& p, size_t bi, size_t bj) {
   }
 }
 
+// Squared norms in f64, eight independent partial sums per row (a single chain would wait on every add).
 std::vector<double> norms(const float* x, size_t rows, size_t dim) {
   std::vector<double> out(rows);
   for (size_t i = 0; i < rows; ++i) {
-    double s = 0;
     const float* r = x + i * dim;
-    for (size_t k = 0; k < dim; ++k) s += static_cast<double>(r[k]) * r[k];
-    out[i] = s;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 8 <= dim; k += 8)
+      for (int l = 0; l < 8; ++l) s[l] += static_cast<double>(r[k + l]) * r[k + l];
+    double total = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+    for (; k < dim; ++k) total += static_cast<double>(r[k]) * r[k];
+    out[i] = total;
   }
   return out;
 }
