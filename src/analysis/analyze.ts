@@ -179,21 +179,22 @@ const MAX_OUTPUT = 2 ** 25;
 
 /**
  * The count × count distance matrix of `vectors` on `engine`: one symmetric call, or row blocks of the cross form
- * when the matrix exceeds one storage binding (more than ~5800 neurons).
+ * when the matrix exceeds one storage binding (more than ~5800 neurons; `maxOutput` entries per call, default
+ * 2^25). Both give the same bits: each pair is summed the same way, and (x − y)² = (y − x)².
  * @example
  * const d = await distanceMatrix(engine, cat, 512, 9217, 1e-8);
  */
-export async function distanceMatrix(engine: Engine, vectors: Float32Array, count: number, dim: number, epsilon: number): Promise<Float32Array> {
+export async function distanceMatrix(engine: Engine, vectors: Float32Array, count: number, dim: number, epsilon: number, maxOutput = MAX_OUTPUT): Promise<Float32Array> {
   integerIn('count', count, 0, 2 ** 31);
   if (count === 0) return new Float32Array(0);
   const all = engine.tensor('f32', [count, dim], vectors);
   try {
-    if (count * count <= MAX_OUTPUT) {
+    if (count * count <= maxOutput) {
       const [d] = engine.run('neuron_distances', { count, dim, epsilon }, [all, all]);
       try { return await engine.read(d) as Float32Array; } finally { engine.release(d); }
     }
     const out = new Float32Array(count * count);
-    const rows = Math.max(1, Math.floor(MAX_OUTPUT / count));
+    const rows = Math.max(1, Math.floor(maxOutput / count));
     for (let r0 = 0; r0 < count; r0 += rows) {
       const r = Math.min(rows, count - r0);
       const block = engine.tensor('f32', [r, dim], vectors.subarray(r0 * dim, (r0 + r) * dim));
