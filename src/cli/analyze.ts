@@ -16,7 +16,7 @@ import { distanceFigure } from '../plot/distances.js';
 import { fractionFigure, meanStd, type FractionSeries } from '../plot/fractions.js';
 import { fmt } from '../plot/render.js';
 import { parseCommand, parseNumber, UsageError } from './args.js';
-import { Interrupt, parseRunSettings, reasonNote, type Io } from './common.js';
+import { Interrupt, packageVersion, parseRunSettings, reasonNote, type Io } from './common.js';
 import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson } from './files.js';
 import { ANALYZE_HELP, COMPARE_HELP } from './help.js';
 import { duration, ProgressBar } from './progress.js';
@@ -110,12 +110,10 @@ async function withOutput(io: Io, run: ReturnType<typeof parseRunSettings>, out:
   }
 }
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+/** run.json: what ran where, and how long (kept out of the reports, which depend only on the inputs). */
+function runJson(command: string, argv: string[], info: { backend: string; device: string }, started: number): string {
+  return toJson({ command, argv, version: packageVersion(), node: process.version, backend: info.backend, device: info.device,
+    finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000 });
 }
 
 /** The per-layer CSV of a report. */
@@ -214,7 +212,7 @@ export async function analyzeCommand(argv: string[], io: Io): Promise<number> {
     });
     const info = engine.describe();
     files.push(['report.json', toJson(report)], ['layers.csv', layersCsv(result)], ['fractions.svg', fractions.svg], ['fractions.png', fractions.png],
-      ['run.json', toJson({ command: 'collapse analyze', argv, version: packageVersion(), node: process.version, backend: info.backend, device: info.device, finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000 })]);
+      ['run.json', runJson('collapse analyze', argv, info, started)]);
     if (values.matrices) files.push(['distances.safetensors', encodeSafetensors(tensors, { format: 'stochastic-collapse/distances', source: basename(path) })]);
     // Files of an earlier analysis in --out that this one does not write (other layers' figures) go with the commit.
     const written = new Set(files.map(([n]) => n));
@@ -357,7 +355,7 @@ export async function compareCommand(argv: string[], io: Io): Promise<number> {
     });
     const info = engine.describe();
     commitFiles(out, [['compare.json', toJson(report)], ['compare.csv', csv], ['fractions.svg', figure.svg], ['fractions.png', figure.png],
-      ['run.json', toJson({ command: 'collapse compare', argv, version: packageVersion(), node: process.version, backend: info.backend, device: info.device, finished: new Date().toISOString(), seconds: (performance.now() - started) / 1000 })]]);
+      ['run.json', runJson('collapse compare', argv, info, started)]]);
     if (!values.quiet) {
       const lines = groups.map((gr) => `  ${g.title} ${gr.label} (${gr.runs.length} run${gr.runs.length === 1 ? '' : 's'}): ${gr.layers.map((l) => `${l.layer} ${l.mean.toFixed(2)}${l.n > 1 ? `±${l.std.toFixed(2)}` : ''}`).join(', ')}`);
       io.stdout.write(`compared ${runs.length} runs (${layerNames.length} layers each) in ${duration((performance.now() - started) / 1000)} on ${info.device} (${info.backend}); fraction of independent neurons:\n${lines.join('\n')}\n  wrote ${join(out, 'compare.json')}, compare.csv, fractions.png/.svg\n`);

@@ -41,10 +41,12 @@ function colours(): Uint8Array {
   const interpolate = (vega as unknown as { scheme: (name: string) => (t: number) => string }).scheme(SCHEME);
   lut = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
-    const m = /rgb\((\d+),\s*(\d+),\s*(\d+)\)/.exec(interpolate(i / 255)) ?? /#(..)(..)(..)/.exec(interpolate(i / 255));
-    if (!m) throw new Error(`unexpected colour from vega's ${SCHEME} scheme`);
-    const parse = (s: string) => (s.length === 2 && /[a-f]/i.test(s) ? parseInt(s, 16) : Number(s));
-    lut.set([parse(m[1]), parse(m[2]), parse(m[3])], i * 3);
+    const colour = interpolate(i / 255);
+    const rgb = /rgb\((\d+),\s*(\d+),\s*(\d+)\)/.exec(colour);
+    const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+    if (rgb) lut.set([Number(rgb[1]), Number(rgb[2]), Number(rgb[3])], i * 3);
+    else if (hex) lut.set([parseInt(hex[1], 16), parseInt(hex[2], 16), parseInt(hex[3], 16)], i * 3);
+    else throw new Error(`unexpected colour '${colour}' from vega's ${SCHEME} scheme`);
   }
   return lut;
 }
