@@ -32,5 +32,14 @@ for (const backend of await backendsUnderTest()) {
       expect(l.fraction).toBe(1); // freshly initialised: nothing collapsed
       expect(engine.memory().tensors).toBe(0);
     });
+
+    it('a layer of one neuron: one independent neuron, one cluster, a 1 × 1 matrix', async () => {
+      const model = buildModel('mlp', { inputShape: [1, 2, 2], classes: 3, widths: [1] });
+      const bytes = encodeModel(model, { params: initialParameters(model, 2), buffers: new Map(), batchesTracked: 0 }, 0);
+      const [l] = await engine.analyze(openWeights(bytes, 'one.safetensors'), { keepMatrices: true });
+      expect([l.neurons, l.independent, l.fraction, l.components, l.clusters, l.order, l.clusterSizes]).toEqual([1, 1, 1, 1, 1, [0], [1]]);
+      expect(Array.from(l.matrices?.incoming ?? [])).toEqual([0]);
+      expect(l.effectiveRank).toBeCloseTo(0, 6);
+    });
   });
 }
