@@ -236,7 +236,7 @@ function sourceInfo(path: string, bytes: Buffer, w: WeightsSource, layerMap: str
 
 function summaryTable(layers: readonly LayerAnalysis[], out: string, seconds: number, device: string): string {
   const rows = [['layer', 'neurons', 'vanishing', 'independent', 'fraction', 'components', 'eff. rank'],
-    ...layers.map((l) => [l.name, String(l.neurons), String(l.vanishing.length), String(l.independent), l.fraction.toFixed(3), String(l.components), Number.isFinite(l.effectiveRank) ? l.effectiveRank.toFixed(2) : '—'])];
+    ...layers.map((l) => [l.name, String(l.neurons), String(l.vanishing.length), String(l.independent), l.fraction.toFixed(3), String(l.components), Number.isFinite(l.effectiveRank) ? l.effectiveRank.toFixed(2).replace(/^-0\.00$/, '0.00') : '—'])];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const lines = rows.map((r) => r.map((x, c) => (c === 0 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
   return `analysed ${layers.length} layer${layers.length === 1 ? '' : 's'} in ${duration(seconds)} on ${device}\n${lines.map((l) => `  ${l}`).join('\n')}\n  wrote ${join(out, 'report.json')}, layers.csv, fractions.png/.svg, distances-<layer>.png/.svg\n`;
