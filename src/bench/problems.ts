@@ -11,6 +11,7 @@ import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
 import { trainingBenches } from './training-problems.js';
 import { layerBenches } from './layers.js';
+import { analysisBenches } from './analysis-problems.js';
 
 /** What bounds a kernel on a machine: its arithmetic (FLOP) or its memory traffic (bytes). */
 export interface Roof {
@@ -284,6 +285,7 @@ export const kernelBenches: Readonly<Record<string, KernelBench>> = {
   em_collapse: emBench,
   ...trainingBenches,
   ...layerBenches,
+  ...analysisBenches,
 };
 
 /** Registered kernels that are the machine's ceilings rather than workloads (src/bench/ceilings.ts runs them). */
