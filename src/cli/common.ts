@@ -96,3 +96,19 @@ export class Interrupt {
     process.off('SIGTERM', this.#handler);
   }
 }
+
+/** Waits `ms`, or less when `signal` aborts or `wake` is called (the listener is removed either way). */
+export function pause(ms: number, signal: AbortSignal): { done: Promise<void>; wake: () => void } {
+  let wake = () => {};
+  const done = new Promise<void>((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    signal.addEventListener('abort', finish, { once: true });
+    wake = finish;
+  });
+  return { done, wake };
+}

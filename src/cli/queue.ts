@@ -14,7 +14,7 @@ import { mergeResults } from '../sde/collapse.js';
 import { cutShard, type ShardPiece } from '../sde/shards.js';
 import type { CollapseOptions, CollapseResult } from '../sde/types.js';
 import { parseCommand, parseInteger, UsageError } from './args.js';
-import { Interrupt, type Io, parseRunSettings, reasonNote } from './common.js';
+import { Interrupt, type Io, parseRunSettings, pause, reasonNote } from './common.js';
 import { checkOutDir, FolderLock, makeOutDir, recover, removeCreated, tidy, writeAtomic } from './files.js';
 import { WORKER_HELP } from './help.js';
 import { duration, human, ProgressBar } from './progress.js';
@@ -69,7 +69,7 @@ function parseQueueName(text: string | undefined): string {
 }
 
 /** Asks Redis once, failing fast (a few seconds) with a clear message instead of retrying for ever. */
-async function pingRedis(url: string): Promise<void> {
+async function pingRedis(url: string, after = '; nothing was written'): Promise<void> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   let last: Error | undefined;
@@ -81,8 +81,10 @@ async function pingRedis(url: string): Promise<void> {
     const pong = await client.ping();
     if (pong !== 'PONG') throw new Error(`it answered '${pong}' to PING`);
   } catch (error) {
-    const why = (error instanceof Error ? error.message : String(error)) || last?.message || 'no answer';
-    throw new UsageError(`cannot reach Redis at ${safeUrl(url)}: ${why}; nothing was written`,
+    // The connection's own error (ECONNREFUSED, ETIMEDOUT, NOAUTH...) says more than the failed command's.
+    let why = (last?.message || (error instanceof Error ? error.message : String(error)) || 'no answer').replace(/\.$/, '');
+    if (/RESP|protocol/i.test(why)) why = `what answers there does not speak Redis (${why.replace(/\. Please report this$/, '')})`;
+    throw new UsageError(`cannot reach Redis at ${safeUrl(url)}: ${why}${after}`,
       'start redis-server there (e.g. redis-server --port 6379 --bind 127.0.0.1), or check the URL given to --redis');
   } finally {
     client.disconnect();
@@ -217,14 +219,9 @@ export async function redisSweep(spec: SweepSpec, values: SweepValues, argv: str
       }
       draw();
       if (pending.size === failures.size) break;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, 1000);
-        wake = () => {
-          clearTimeout(t);
-          res();
-        };
-        interrupt.signal.addEventListener('abort', wake, { once: true });
-      });
+      const p = pause(1000, interrupt.signal);
+      wake = p.wake;
+      await p.done;
       wake = undefined;
     }
     bar.clear();
@@ -309,7 +306,7 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
   const concurrency = values.concurrency === undefined ? 1 : parseInteger('--concurrency', values.concurrency, 1, 256);
   const lockSeconds = values['lock-seconds'] === undefined ? 30 : parseInteger('--lock-seconds', values['lock-seconds'], 1, 3600);
   const run = parseRunSettings(values);
-  await pingRedis(url);
+  await pingRedis(url, '');
   const { Worker, UnrecoverableError } = await import('bullmq');
 
   // One engine per concurrent shard; native engines share the cores between them unless --threads says otherwise.

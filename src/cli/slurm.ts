@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync } fr
 import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './args.js';
-import { Interrupt, type Io } from './common.js';
+import { Interrupt, type Io, pause } from './common.js';
 import { checkOutDir, FolderLock, makeOutDir, OutputError, removeCreated, tidy, toJson, writeAtomic } from './files.js';
 import { ProgressBar } from './progress.js';
 import { resultLines, wroteLine } from './results.js';
@@ -101,7 +101,7 @@ function needSbatch(): string {
   const sbatch = which('sbatch');
   if (!sbatch) {
     throw new UsageError('--slurm submits with Slurm\'s sbatch, which is not on PATH here; nothing was written',
-      'run this on a machine with the Slurm client commands (a login node), or run the shards yourself with --shard K/N (see \'collapse sweep --help\')');
+      'run this on a machine with the Slurm client commands (a login node), or run the shards yourself with --shard K/N: see \'collapse sweep --help\'');
   }
   return sbatch;
 }
@@ -160,7 +160,7 @@ resume=
 [ -f "$out/checkpoint.json" ] && resume=--resume
 ${cli.map(q).join(' ')} \\
   ${args.map(q).join(' ')} \\
-  --shard="$i/${count}" --out="$out" --quiet $resume${threads}
+  --shard="$i/${count}" --out="$out" $resume${threads}
 code=$?
 echo $code > "$state/shard-$i.exit"
 exit $code
@@ -175,7 +175,7 @@ function mergeScript(dir: string): string {
 #SBATCH --output=${q(join(dir, 'slurm', 'logs', 'merge.out'))}
 #SBATCH --open-mode=append
 # Written by 'collapse sweep --slurm': merges the shards in ${join(dir, 'shards')} into ${dir} once they are all done.
-${cli.map(q).join(' ')} merge ${q(join(dir, 'shards'))} --out=${q(dir)} --force --quiet
+${cli.map(q).join(' ')} merge ${q(join(dir, 'shards'))} --out=${q(dir)} --force
 code=$?
 echo $code > ${q(join(dir, 'slurm', 'state', 'merge.exit'))}
 exit $code
@@ -357,7 +357,7 @@ export function statusText(s: SlurmStatus): string {
   }
   if (count(s, 'failed') > 0) lines.push(`  logs:    ${join(s.dir, 'slurm', 'logs')}/shard-K.out`);
   const m = s.merge;
-  lines.push(`merge:     ${m.status === 'none' ? 'not submitted' : m.status}${m.job ? ` (job ${m.job}${m.detail ? `: ${m.detail}` : ''})` : ''}${m.status === 'failed' ? `; log ${join(s.dir, 'slurm', 'logs', 'merge.out')}` : ''}`);
+  lines.push(`merge:     ${m.status === 'none' ? 'not submitted' : m.status}${m.job ? ` (job ${m.job}${m.detail ? `: ${m.detail}` : ''})` : ''}${m.status === 'failed' && existsSync(join(s.dir, 'slurm', 'logs', 'merge.out')) ? `; log ${join(s.dir, 'slurm', 'logs', 'merge.out')}` : ''}`);
   if (m.status === 'done') lines.push(wroteLine(s.dir));
   if (s.queueUnknown) lines.push(`note:      ${s.queueUnknown}; shard states come from the files the jobs wrote`);
   if (needsResubmit(s)) lines.push(`resubmit:  collapse status ${s.dir} --resubmit${count(s, 'failed') + count(s, 'missing') > 0 ? ' (reruns only the failed and missing shards, then merges)' : ' (merges)'}`);
@@ -459,13 +459,7 @@ export async function waitSlurm(out: string, io: Io, quiet: boolean): Promise<nu
         bar.clear();
         return interrupt.code;
       }
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, pollSeconds() * 1000);
-        interrupt.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          res();
-        }, { once: true });
-      });
+      await pause(pollSeconds() * 1000, interrupt.signal).done;
       if (interrupt.code) {
         bar.clear();
         return interrupt.code;
