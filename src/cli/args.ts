@@ -152,3 +152,16 @@ export function checkSweep(model: ModelDefinition, sweep: string | undefined, se
     }
   }
 }
+
+/**
+ * Options whose value is itself a list of options (`--slurm-args "--time=1:00:00 -p gpu"`): written as
+ * `--name=value`, so that parseArgs does not take the value's leading '-' for a missing value.
+ */
+export function glueValues(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (names.includes(argv[i]) && i + 1 < argv.length) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommand, UsageError } from './args.js';
+import { glueValues, parseCommand, UsageError } from './args.js';
 import type { Io } from './common.js';
 import { STATUS_HELP } from './help.js';
 import { naturalOrder, readShard, SHARD_FILE, shardDirs } from './shards.js';
@@ -12,7 +12,7 @@ import { isSlurmSweep, resubmit, slurmStatus, statusText, waitSlurm } from './sl
  * folder of shards computed any other way, which are finished and which are missing.
  */
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommand('status', argv, {
+  const { values, positionals } = parseCommand('status', glueValues(argv, ['--slurm-args']), {
     resubmit: { type: 'boolean' },
     wait: { type: 'boolean' },
     'slurm-args': { type: 'string' },

@@ -8,7 +8,7 @@ import { mergeResults, planCollapse } from '../sde/collapse.js';
 import type { ModelDefinition } from '../sde/model.js';
 import { cutShard, MAX_SHARDS, PATH_BLOCK, shardCells, type ShardCut } from '../sde/shards.js';
 import type { CollapseOptions, CollapseResult } from '../sde/types.js';
-import { checkSweep, findModel, parseCommand, parseGrid, parseInteger, parseIntegerList, parsePositive, parseSets, UsageError } from './args.js';
+import { checkSweep, findModel, glueValues, parseCommand, parseGrid, parseInteger, parseIntegerList, parsePositive, parseSets, UsageError } from './args.js';
 import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, parseRunSettings, reasonNote } from './common.js';
 import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson, writeAtomic } from './files.js';
 import { SWEEP_HELP } from './help.js';
@@ -121,7 +121,7 @@ function parseShard(text: string, spec: SweepSpec): { index: number; count: numb
 }
 
 export async function sweepCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseCommand('sweep', argv, SWEEP_OPTIONS);
+  const { values } = parseCommand('sweep', glueValues(argv, ['--slurm-args']), SWEEP_OPTIONS);
   if (values.help) {
     io.stdout.write(SWEEP_HELP);
     return 0;
