@@ -113,7 +113,10 @@ export function checkPart(part: CollapseResult, problem: Problem): string | unde
   const whole = part.pathStart === 0 && part.paths === problem.paths;
   const block = n === 1 && Number.isInteger(part.pathStart) && part.pathStart % PATH_BLOCK === 0 && part.pathStart < problem.paths
     && part.paths === Math.min(PATH_BLOCK, problem.paths - part.pathStart);
-  if (!whole && !block) return `covers paths ${show(part.pathStart)}.. (${show(part.paths)} of them): neither all ${problem.paths} paths nor one block of ${PATH_BLOCK}`;
+  if (!whole && !block) {
+    return part.pathStart === 0 && problem.paths <= PATH_BLOCK ? `has paths ${show(part.paths)}, not ${problem.paths}`
+      : `covers paths ${show(part.pathStart)}.. (${show(part.paths)} of them): neither all ${problem.paths} paths nor one block of up to ${PATH_BLOCK} starting at a multiple of ${PATH_BLOCK}`;
+  }
   const paths = part.paths;
   if (JSON.stringify(part.record) !== JSON.stringify(problem.record) || JSON.stringify(part.params) !== JSON.stringify(problem.params)) return 'has other record steps or parameters';
   if (!Array.isArray(part.recordTimes) || part.recordTimes.length !== R || !part.recordTimes.every(Number.isFinite)) return 'has bad record times';

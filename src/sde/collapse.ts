@@ -303,7 +303,9 @@ const SAME_KEYS = ['model', 'sweep', 'steps', 'dt', 'epsilon', 'seed'] as const;
 
 /**
  * Joins results computed with `shard` (pieces of the grid and/or of the paths) into the result of the whole
- * sweep: counts are summed exactly, grid pieces are concatenated in grid order.
+ * sweep: counts are summed exactly, grid pieces are concatenated in grid order. The distance sums are exactly
+ * the unsharded run's too when each path piece is whole grid points or one block of PATH_BLOCK paths (what
+ * `cutShard` makes); other path pieces agree up to floating-point rounding.
  * @example
  * const a = await engine.collapse({ ...opts, shard: { gridStart: 0, gridEnd: 50 } });
  * const b = await engine.collapse({ ...opts, shard: { gridStart: 50 } });
