@@ -184,7 +184,7 @@ describe('collapse bench', () => {
   }, 60_000);
 
   it.each([
-    [['bench', 'nosuch'], /unknown kernel 'nosuch'; the kernels with benchmarks are matmul, philox_fill, conv2d_forward, .*em_collapse, .*activation_forward/],
+    [['bench', 'nosuch'], /unknown kernel 'nosuch'; the kernels with benchmarks are matmul, philox_fill, conv2d_forward, .*activation_forward, .*batchnorm2d_forward, .*em_collapse/],
     [['bench', '--backend', 'cuda'], /--backend must be all, webgpu, native or js/],
     [['bench', '--sizes', '0'], /--sizes must be an integer in \[1, /],
     [['bench', '--sizes', 'abc'], /--sizes must be a number/],

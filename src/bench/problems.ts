@@ -259,7 +259,7 @@ function convBench(kernel: 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_
 }
 
 /** A prepared call whose setup is asynchronous. */
-function deferred(setup: Promise<PreparedCall>): PreparedCall {
+export function deferred(setup: Promise<PreparedCall>): PreparedCall {
   let ready: PreparedCall | undefined;
   const got = setup.then((c) => { ready = c; return c; });
   got.catch(() => {});

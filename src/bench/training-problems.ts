@@ -9,18 +9,7 @@ import type { MseLossParams } from '../kernels/mse_loss.js';
 import type { SgdUpdateParams } from '../kernels/sgd_update.js';
 import type { SoftmaxCrossEntropyParams } from '../kernels/softmax_cross_entropy.js';
 import { tensorKernels } from '../kernels/registry.js';
-import { lcgArray, sizeLabel, tensorCall, type KernelBench, type PreparedCall } from './problems.js';
-
-/** A prepared call whose setup is asynchronous. */
-function later(setup: Promise<PreparedCall>): PreparedCall {
-  let ready: PreparedCall | undefined;
-  const got = setup.then((c) => { ready = c; return c; });
-  got.catch(() => {});
-  return {
-    async run(inner) { await (await got).run(inner); },
-    dispose() { if (ready) ready.dispose(); else got.then((c) => c.dispose(), () => {}); },
-  };
-}
+import { deferred, lcgArray, sizeLabel, tensorCall, type KernelBench } from './problems.js';
 
 const bytes = (name: keyof typeof tensorKernels, params: unknown) => (tensorKernels[name] as unknown as { work(p: unknown, inputs: readonly never[]): number }).work(params, []);
 
@@ -45,7 +34,7 @@ const batchnormBench = (kernel: 'batchnorm2d_forward' | 'batchnorm2d_backward'):
     const inputs = kernel === 'batchnorm2d_forward'
       ? [lcgArray(n, 1), lcgArray(channels, 2), lcgArray(channels, 3)]
       : [lcgArray(n, 1), lcgArray(n, 2), lcgArray(channels, 3), lcgArray(channels, 4), lcgArray(channels, 5).map((v) => 1 + v / 2)];
-    return later(tensorCall(backend, kernel, p.params, inputs));
+    return deferred(tensorCall(backend, kernel, p.params, inputs));
   },
   roofNote: `${kernel}: bytes read and written against the copy bandwidth`,
   peers: [],
@@ -69,7 +58,7 @@ const crossEntropyBench: KernelBench = {
   prepare(backend, p) {
     const { batch } = p.params as SoftmaxCrossEntropyParams;
     const labels = Uint32Array.from({ length: batch }, (_, i) => (i * 37) % CE_CLASSES);
-    return later(tensorCall(backend, 'softmax_cross_entropy', p.params, [lcgArray(batch * CE_CLASSES, 1), labels]));
+    return deferred(tensorCall(backend, 'softmax_cross_entropy', p.params, [lcgArray(batch * CE_CLASSES, 1), labels]));
   },
   roofNote: 'softmax_cross_entropy: bytes read and written against the copy bandwidth',
   peers: [],
@@ -88,7 +77,7 @@ const mseBench: KernelBench = {
     const work = bytes('mse_loss', params);
     return { label: sizeLabel(size), params, work, roof: { bytes: work } };
   },
-  prepare: (backend, p) => later(tensorCall(backend, 'mse_loss', p.params, [lcgArray(p.work / 12, 1), lcgArray(p.work / 12, 2)])),
+  prepare: (backend, p) => deferred(tensorCall(backend, 'mse_loss', p.params, [lcgArray(p.work / 12, 1), lcgArray(p.work / 12, 2)])),
   roofNote: 'mse_loss: bytes read and written against the copy bandwidth',
   peers: [],
 };
@@ -107,7 +96,7 @@ const sgdBench: KernelBench = {
     return { label: sizeLabel(size), params, work, roof: { bytes: work } };
   },
   // Parameters and buffer start as whatever the allocator gave: the timing does not depend on the values.
-  prepare: (backend, p) => later(tensorCall(backend, 'sgd_update', p.params, [lcgArray((p.params as SgdUpdateParams).n ?? 0, 1)])),
+  prepare: (backend, p) => deferred(tensorCall(backend, 'sgd_update', p.params, [lcgArray((p.params as SgdUpdateParams).n ?? 0, 1)])),
   roofNote: 'sgd_update: bytes read and written against the copy bandwidth',
   peers: [],
 };
