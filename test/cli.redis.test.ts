@@ -29,13 +29,13 @@ interface Run { code: number | null; stdout: string; stderr: string; seconds: nu
 
 function cli(args: string[]): Run {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: TMP, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: TMP, encoding: 'utf8', timeout: 60_000, env: { ...process.env, COLLAPSE_TEST_FAIL_SHARD: '' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** A worker process; `log` collects its stdout and stderr. */
-function worker(args: string[]): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN, 'worker', ...args], { cwd: TMP });
+function worker(args: string[], env: Record<string, string> = {}): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [MAIN, 'worker', ...args], { cwd: TMP, env: { ...process.env, ...env } });
   workers.push(child);
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d));
@@ -120,5 +120,32 @@ describe.skipIf(why !== undefined)('a sweep through a real Redis with two worker
     // SIGTERM: the surviving worker finishes what it holds (nothing) and leaves
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(143);
+  });
+
+  it('a shard that fails on every attempt is named (exit 1, the rest kept); --resume retries only it', async () => {
+    const url = redis!.address;
+    const small = ['sweep', '--noise', '1:3.5:4', '--paths', '16', '--steps', '400', '--record', '100,400', '--seed', '9', '--queue', 'flaky'];
+    const reference = join(TMP, 'reference-flaky');
+    expect(cli([...small.slice(0, -2), '--backend', 'js', '--quiet', '--out', reference]).code).toBe(0);
+    const broken = worker(['--redis', url, '--queue', 'flaky', '--backend', 'js'], { COLLAPSE_TEST_FAIL_SHARD: '3' });
+    await until('the broken worker', () => /waiting for shards/.test(broken.log()));
+    const out = join(TMP, 'flaky');
+    const first = cli([...small, '--redis', url, '--out', out]);
+    expect(first.stderr).toMatch(/collapse: error: 1 shard failed on the workers \(3 of 4 collected into .*checkpoint\.json\):\n  shard 3\/4: COLLAPSE_TEST_FAIL_SHARD: shard 3 fails on purpose \(after 3 attempts\)/);
+    expect(first.stderr).toMatch(/run the same command plus --resume/);
+    expect(first.code).toBe(1);
+    expect(readdirSync(out)).toEqual(['checkpoint.json']);
+    broken.child.kill('SIGTERM');
+    expect(await broken.exited).toBe(143);
+
+    const good = worker(['--redis', url, '--queue', 'flaky', '--backend', 'js']);
+    const again = cli([...small, '--redis', url, '--out', out, '--resume']);
+    expect(again.stderr).toMatch(/queued: 1 shard of 4 .*; 3 came from the checkpoint/);
+    expect(again.code).toBe(0);
+    expect(readFileSync(join(out, 'result.csv')).equals(readFileSync(join(reference, 'result.csv')))).toBe(true);
+    await until('the good worker\'s log', () => /shard 3\/4 of sweep \w+ done/.test(good.log())); // read while spawnSync blocked
+    expect(good.log()).not.toMatch(/shard [124]\/4/);
+    good.child.kill('SIGTERM');
+    await good.exited;
   });
 });

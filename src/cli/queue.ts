@@ -341,9 +341,11 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
       }
       const p = data.problem;
       const options: CollapseOptions = { model: p.model, params: p.params, sweep: p.sweep, noise: p.noise, paths: p.paths, steps: p.steps, dt: p.dt, record: p.record, epsilon: p.epsilon, seed: p.seed };
+      log(`shard ${data.index}/${data.count} of sweep ${data.sweepId} started (attempt ${job.attemptsStarted})`);
+      // Test hook (never set by users): this worker fails the shard, as a broken machine would.
+      if (process.env.COLLAPSE_TEST_FAIL_SHARD === String(data.index)) throw new Error(`COLLAPSE_TEST_FAIL_SHARD: shard ${data.index} fails on purpose`);
       const engine = await take();
       const t0 = performance.now();
-      log(`shard ${data.index}/${data.count} of sweep ${data.sweepId} started (attempt ${job.attemptsStarted})`);
       const total = data.pieces.reduce((s, q) => s + (q.gridEnd - q.gridStart) * (q.pathEnd - q.pathStart) * p.steps, 0);
       let before = 0;
       let lastReport = 0;
