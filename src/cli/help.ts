@@ -110,7 +110,8 @@ Beyond one machine (see 'Running on a cluster' in the README):
                     write --shard $((INDEX + 1))/N)
   --slurm           submit the sweep to Slurm with sbatch: DIR/slurm/shards.sbatch (an array job, one task per
                     shard, into DIR/shards/K) and DIR/slurm/merge.sbatch (afterok: writes DIR/result.json ...);
-                    prints the job ids. DIR must be on a file system the compute nodes share
+                    prints the job ids. The jobs run this node and this collapse (absolute paths in the
+                    scripts): DIR and the installation must be on file systems the compute nodes share
   --shards N        with --slurm: the number of array tasks (required); with --redis: jobs in the queue
                     (default: one per grid point or path block, at most 256)
   --slurm-args "…"  extra sbatch options for both jobs, e.g. "--partition=gpu --time=2:00:00 --cpus-per-task=8"
