@@ -331,6 +331,7 @@ export async function workerCommand(argv: string[], io: Io): Promise<number> {
   };
   const abort = new AbortController();
   let worker: WorkerType | undefined;
+  idle.push(await take()); // a backend that cannot start is refused now, not by failing every shard
   const interrupt = new Interrupt(io);
   interrupt.message = 'finishing the shards in hand, then leaving';
   try {
