@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages a fresh Debian bookworm machine lacks for this project:
 # lavapipe (Mesa's software Vulkan driver, from bookworm-backports: bookworm's own Mesa 22.3 is too old
-# for Dawn), cmake and a C++ compiler for the addon, Debian's NumPy for the benchmark peers, and PyTorch for the
-# training interop tests and peers, and SciPy for the clustering tests and peers.
+# for Dawn), cmake and a C++ compiler for the addon, Debian's NumPy for the benchmark peers, PyTorch for the
+# training interop tests and peers, SciPy for the clustering tests and peers, and Redis, Slurm and munge for the
+# cluster tests (the tests start their own daemons on 127.0.0.1 under a temporary folder; nothing is started here).
 # Safe to run twice; does nothing it cannot do when not root.
 set -euo pipefail
 log() { echo "[install-system] $*" >&2; }
@@ -19,6 +20,10 @@ command -v make >/dev/null || need+=(make)
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 # NumPy's `@` on Debian links the reference BLAS unless OpenBLAS is installed: the matmul peer must be OpenBLAS.
 [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || need+=(libopenblas0-pthread)
+# A real Redis and a real single-node Slurm (with munge for its authentication) for the sweep-on-a-cluster tests.
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null || need+=(slurm-wlm)
+command -v munged >/dev/null || need+=(munge)
 ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || want_lvp=1
 mesa_ok=0
 if dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2[5-9]\.'; then mesa_ok=1; fi
@@ -37,3 +42,4 @@ if [ "$mesa_ok" = 0 ] || [ ${#need[@]} -gt 0 ]; then
   [ "$mesa_ok" = 0 ] && apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
 fi
 log "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || echo missing)"
+log "redis-server $(redis-server --version 2>/dev/null | awk '{print $3}' || echo missing), slurm $(dpkg-query -W -f='${Version}' slurm-wlm 2>/dev/null || echo missing)"

@@ -20,6 +20,8 @@ export type { ErrorCode } from './errors.js';
 export type { BackendName } from './backends/types.js';
 export type { InitSpec } from './sde/job.js';
 export { mergeResults, MAX_STEPS } from './sde/collapse.js';
+export { cutShard, MAX_SHARDS, PATH_BLOCK, pathBlocks, shardCells } from './sde/shards.js';
+export type { ShardCut, ShardPiece } from './sde/shards.js';
 export type { CollapseOptions, CollapseProgress, CollapseResult, Grid2, Shard } from './sde/types.js';
 export { builtinModels } from './sde/models/index.js';
 export { defineModel } from './sde/define-model.js';

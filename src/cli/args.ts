@@ -18,13 +18,13 @@ export const MAX_GRID = 1_000_000;
 
 /**
  * node:util parseArgs in strict mode, its errors reworded as UsageErrors naming the command's help. Positional
- * arguments (files) are refused unless `positionals` is true.
+ * arguments (`collapse merge DIR...`) only where `allowPositionals` says so.
  */
-export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T, positionals = false):
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T, allowPositionals = false):
   ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals, tokens: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals, tokens: true });
   } catch (error) {
     const code = (error as { code?: string }).code;
     let message = error instanceof Error ? error.message : String(error);
@@ -151,4 +151,17 @@ export function checkSweep(model: ModelDefinition, sweep: string | undefined, se
         `run one sweep per value of ${sweep} with --set ${sweep}=VALUE; see 'collapse models'`);
     }
   }
+}
+
+/**
+ * Options whose value is itself a list of options (`--slurm-args "--time=1:00:00 -p gpu"`): written as
+ * `--name=value`, so that parseArgs does not take the value's leading '-' for a missing value.
+ */
+export function glueValues(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (names.includes(argv[i]) && i + 1 < argv.length) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }

@@ -106,3 +106,19 @@ export function packageVersion(): string {
     return 'unknown';
   }
 }
+
+/** Waits `ms`, or less when `signal` aborts or `wake` is called (the listener is removed either way). */
+export function pause(ms: number, signal: AbortSignal): { done: Promise<void>; wake: () => void } {
+  let wake = () => {};
+  const done = new Promise<void>((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, ms);
+    signal.addEventListener('abort', finish, { once: true });
+    wake = finish;
+  });
+  return { done, wake };
+}

@@ -1,4 +1,5 @@
 import { builtinModels } from '../sde/models/index.js';
+import { PATH_BLOCK } from '../sde/shards.js';
 import { BENCH_HELP } from './bench-help.js';
 
 const MODELS = Object.keys(builtinModels).join(', ');
@@ -18,6 +19,9 @@ Commands:
   analyze        collapse of trained weights: vanishing and identical neurons per layer, distance matrices
   compare        fraction of independent neurons per layer across training runs (by learning rate / label noise)
   bench          measure the kernels on this machine: rates, fraction of its ceilings, peers
+  merge          join the shards of a sweep (sweep --shard K/N) into its result files
+  status         which shards of a Slurm sweep (or a folder of shards) are done, running, failed
+  worker         compute sweep shards from a Redis queue (sweep --redis)
   help [command] this text, or a command's help
 
 Options:
@@ -29,6 +33,7 @@ Examples:
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
   collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --out out/mnist
   collapse analyze out/mnist --out out/mnist-analysis
+  collapse sweep --noise 0:3:100 --slurm --shards 20 --out out/q --wait        # a sweep on a Slurm cluster
 
 Exit codes: 0 done, 2 bad input or an unusable --out (nothing written), 74 a full or failing disk (nothing
 half-written; run again), 130 interrupted (resume with --resume), 1 unexpected error (set COLLAPSE_DEBUG=1 to see
@@ -99,6 +104,29 @@ Options:
   --quiet           no progress bar and no summary on stdout
   -h, --help        this help
 
+Beyond one machine (see 'Running on a cluster' in the README):
+  --shard K/N       compute only shard K of N (1 ≤ K ≤ N) into --out (DIR/shard.json); 'collapse merge' joins
+                    the N folders into exactly the unsharded result. Shards are a balanced cut of grid points ×
+                    blocks of ${PATH_BLOCK} paths (a grid point's paths are split only past ${PATH_BLOCK} of them), so
+                    N is at most grid points × ceil(paths / ${PATH_BLOCK}). Any scheduler that hands out an index
+                    can run them (Slurm arrays, Kubernetes indexed Jobs, AWS Batch arrays; from a 0-based index
+                    write --shard $((INDEX + 1))/N)
+  --slurm           submit the sweep to Slurm with sbatch: DIR/slurm/shards.sbatch (an array job, one task per
+                    shard, into DIR/shards/K) and DIR/slurm/merge.sbatch (afterok: writes DIR/result.json ...);
+                    prints the job ids. The jobs run this node and this collapse (absolute paths in the
+                    scripts): DIR and the installation must be on file systems the compute nodes share
+  --shards N        with --slurm: the number of array tasks (required); with --redis: jobs in the queue
+                    (default: one per grid point or path block, at most 256)
+  --slurm-args "…"  extra sbatch options for both jobs, e.g. "--partition=gpu --time=2:00:00 --cpus-per-task=8"
+                    (a shard's native backend uses --threads, else SLURM_CPUS_PER_TASK, else all cores)
+  --wait            with --slurm: follow the jobs with a progress bar until the merged result exists (exit 0),
+                    or report the failed shards (exit 1); Ctrl-C stops following, not the jobs
+  --redis URL       queue the shards on Redis (BullMQ) for 'collapse worker' processes anywhere, collect their
+                    results as they finish (kept in DIR/checkpoint.json: --resume after Ctrl-C), and write the
+                    result files; a worker that dies mid-shard loses the shard to another worker. Only this
+                    process writes DIR. --backend/--threads are the workers' options here
+  --queue NAME      with --redis: the queue's name (default collapse); workers must use the same
+
 Files written to DIR (each written to a temporary file, then renamed: never half-written):
   result.json       the full result: noise, record, paths, collapsed[noise][record], diverged, probability,
                     lower/upper (95 % Wilson), distance moments, theory (threshold, predictions), backend;
@@ -129,6 +157,89 @@ Examples:
     --record 10000,20000,40000,80000 --epsilon 1e-30 --seed 1 --out out/quartic
   # a quick look on the reference backend
   collapse sweep --noise 1,1.5,2,2.5,3 --paths 200 --steps 4000 --record 1000,4000 --backend js --out /tmp/q
+  # the same sweep as 4 shards anywhere, then merged: the same result.csv, byte for byte
+  for k in 1 2 3 4; do collapse sweep --noise 1,1.5,2,2.5,3 --paths 200 --steps 4000 --record 1000,4000 \
+    --backend js --shard $k/4 --out /tmp/q4/shard-$k; done
+  collapse merge /tmp/q4/shard-* --out /tmp/q4
+  # on Slurm, 20 array tasks and a merge job; then on a Redis queue with workers elsewhere
+  collapse sweep --noise 0:3:100 --slurm --shards 20 --slurm-args "--time=1:00:00" --out out/q --wait
+  collapse worker --redis redis://queue-host:6379 &     # on each worker machine
+  collapse sweep --noise 0:3:100 --redis redis://queue-host:6379 --out out/q
+`;
+
+export const MERGE_HELP = `collapse merge: join the shards of a sweep into its result
+
+Reads the shard folders (each written by 'collapse sweep ... --shard K/N --out DIR'), checks that they are
+shards of one sweep (same options), that none overlaps another and that together they cover every grid point
+and path, and writes result.json, result.csv, collapse.svg/png and run.json into --out: exactly what the
+unsharded sweep writes (counts and every byte of result.csv; run.json lists the shards, their machines and
+times). Any complete set merges, also shards of different N. Nothing is written when a check fails: the message
+names the folders and what is wrong (another sweep's shard, a shard given twice, the missing shards).
+
+Usage: collapse merge DIR... --out DIR [--force]
+
+  DIR...        shard folders, or folders whose subfolders are shards (e.g. a Slurm sweep's DIR/shards)
+  --out DIR     required: the folder for the merged result (not one of the shard folders)
+  --force       replace the finished sweep --out holds
+  --quiet       no summary on stdout
+  -h, --help    this help
+
+Examples:
+  collapse merge out/q/shard-1 out/q/shard-2 out/q/shard-3 --out out/q
+  collapse merge out/q/shards --out out/q
+`;
+
+export const STATUS_HELP = `collapse status: where a sweep beyond one machine stands
+
+For a Slurm sweep (made with collapse sweep --slurm --out DIR): each shard is done (DIR/shards/K/shard.json),
+pending, running, failed (with Slurm's state, the exit code and its log DIR/slurm/logs/shard-K.out) or missing
+(never started: cancelled, or lost with its node), and the merge job. '--resubmit' reruns only the failed and
+missing shards, as one array job, with a new merge job after them (and after the shards still queued or
+running); a shard killed mid-way continues from its checkpoint. For any other folder of shards (--shard K/N
+run by another scheduler): which are finished, which are unfinished and which indices are missing.
+
+Usage: collapse status DIR [--resubmit] [--wait] [--json]
+
+  --resubmit          rerun the failed and missing shards and the merge (Slurm sweeps)
+  --slurm-args "…"    with --resubmit: sbatch options replacing those the sweep was submitted with
+  --wait              follow the Slurm jobs until the merged result exists (exit 0) or something failed (exit 1)
+  --json              machine-readable report
+  --quiet             no progress bar or summary with --wait
+  -h, --help          this help
+
+Environment: COLLAPSE_SLURM_POLL_SECONDS (default 5) sets how often --wait asks squeue.
+
+Examples:
+  collapse status out/q
+  collapse status out/q --resubmit --wait
+  collapse status out/q4            # shards from --shard K/N in out/q4/*
+`;
+
+export const WORKER_HELP = `collapse worker: compute sweep shards from a Redis queue
+
+Takes shards queued by 'collapse sweep ... --redis URL' from Redis (BullMQ), computes each on this machine's
+backend and sends the result back through Redis; the submitting process collects and writes it (a worker never
+writes files). Run as many workers as you like, on any machines that reach the Redis server; each holds a lock
+on the shards it computes, renewed while it works: when a worker dies, its shards go back to the queue once
+the lock expires (--lock-seconds) and another worker computes them (the result is the same to the bit, on the
+same backend). Runs until Ctrl-C or SIGTERM: it then finishes the shards in hand and leaves (a second signal
+leaves at once; those shards are recomputed elsewhere).
+
+Usage: collapse worker --redis URL [options]
+
+  --redis URL         required: redis://[user:password@]host:port[/db] (rediss:// for TLS)
+  --queue NAME        queue name (default collapse; the same as the sweep's --queue)
+  --concurrency C     shards computed at once (default 1); each has its own engine
+  --backend B         auto | webgpu | native | js (default auto)
+  --threads N         threads of the native backend per shard (default: the cores / C)
+  --lock-seconds S    how long a shard stays locked without a sign of life before it is handed to another
+                      worker (default 30)
+  --quiet             no log lines (one per shard started and finished)
+  -h, --help          this help
+
+Examples:
+  collapse worker --redis redis://queue-host:6379 --backend native
+  collapse worker --redis redis://queue-host:6379 --concurrency 4 --backend js
 `;
 
 export const TRAJECTORIES_HELP = `collapse trajectories: sampled paths for a few noise levels (Fig. 1, left panels)
@@ -340,4 +451,6 @@ Example (a learning-rate sweep, two seeds each):
   collapse compare out/lr*-s* --out out/lr-sweep
 `;
 
-export const HELP: Readonly<Record<string, string>> = { train: TRAIN_HELP, analyze: ANALYZE_HELP, compare: COMPARE_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };
+export const HELP: Readonly<Record<string, string>> = {
+  train: TRAIN_HELP, analyze: ANALYZE_HELP, compare: COMPARE_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP, merge: MERGE_HELP, status: STATUS_HELP, worker: WORKER_HELP,
+};

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `collapse` command line: `sweep`, `trajectories`, `train`, `analyze`, `compare`, `models`, `bench`. Exit codes: 0 done, 1 unexpected error,
+ * The `collapse` command line: `sweep`, `trajectories`, `train`, `analyze`, `compare`, `models`, `bench`, and for
+ * sweeps beyond one machine `merge`, `status`, `worker`. Exit codes: 0 done, 1 unexpected error,
  * 2 bad input, an unusable --out or a library error (nothing written), 74 a full or failing disk (nothing
  * half-written), 130/143 interrupted.
  */
@@ -22,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import('./analyze.js')).analyzeCommand,
   compare: async () => (await import('./analyze.js')).compareCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
+  merge: async () => (await import('./merge.js')).mergeCommand,
+  status: async () => (await import('./status.js')).statusCommand,
+  worker: async () => (await import('./queue.js')).workerCommand,
 };
 
 function version(): string {
@@ -50,7 +54,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!load) {
-      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, train, analyze, compare, models or bench)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
+      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (${Object.keys(COMMANDS).join(', ')})` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
     }
     return await (await load())(rest, io);
   } catch (error) {

@@ -6,6 +6,7 @@ import { STAT_FIELDS, type InitSpec, type SimJob } from './job.js';
 import { builtinModels } from './models/index.js';
 import { sweepableParams } from './sweepable.js';
 import type { BuiltModel, ModelDefinition } from './model.js';
+import { PATH_BLOCK } from './shards.js';
 import { wilson } from './special.js';
 import type { CollapseOptions, CollapseResult, Grid2 } from './types.js';
 
@@ -175,7 +176,9 @@ async function runJobs(plan: Plan, backend: Backend, options: Pick<CollapseOptio
   const R = plan.record.length;
   const np = plan.built.kernel.paramNames.length;
   const stats = new Float64Array(R * K * STAT_FIELDS);
-  const pathChunk = Math.max(1, Math.min(plan.paths, backend.maxStatesPerJob));
+  // Paths are summed one global path block (PATH_BLOCK paths, aligned to multiples of it) at a time, and the
+  // block sums are added in block order: a shard holding one block of a grid point then merges exactly (shards.ts).
+  const pathChunk = Math.max(1, Math.min(plan.paths, PATH_BLOCK, backend.maxStatesPerJob));
   const gridChunk = Math.max(1, Math.min(K, Math.floor(backend.maxStatesPerJob / pathChunk)));
   const total = K * plan.paths * plan.steps;
   const started = performance.now();
@@ -190,45 +193,53 @@ async function runJobs(plan: Plan, backend: Backend, options: Pick<CollapseOptio
   };
   let traceValues: number[][][][] | undefined;
   const samples = plan.trace ? Math.floor(plan.steps / plan.trace.every) + 1 : 0;
+  const pathEnd = plan.pathStart + plan.paths;
   for (let g0 = 0; g0 < K; g0 += gridChunk) {
     const gridCount = Math.min(gridChunk, K - g0);
-    for (let p0 = 0; p0 < plan.paths; p0 += pathChunk) {
-      if (options.signal?.aborted) throw new CollapseError('ABORTED', 'the estimate was aborted', {}, { cause: options.signal.reason });
-      const paths = Math.min(pathChunk, plan.paths - p0);
-      const job: SimJob = {
-        model: plan.built.kernel,
-        params: plan.params.subarray(g0 * np, (g0 + gridCount) * np),
-        gridOffset: plan.gridStart + g0,
-        gridCount,
-        paths,
-        pathOffset: plan.pathStart + p0,
-        steps: plan.steps,
-        dt: plan.dt,
-        record: plan.record,
-        epsilon: plan.epsilon,
-        seed: plan.seed,
-        init: plan.init,
-        trace: plan.trace && p0 === 0 ? plan.trace : undefined,
-        onProgress: (done) => report(doneBefore + done),
-        signal: options.signal,
-      };
-      const out = await emCollapse.run(backend, job);
+    const blockStats = new Float64Array(R * gridCount * STAT_FIELDS);
+    for (let b0 = plan.pathStart; b0 < pathEnd;) {
+      const b1 = Math.min(pathEnd, (Math.floor(b0 / PATH_BLOCK) + 1) * PATH_BLOCK);
+      blockStats.fill(0);
+      for (let p0 = b0; p0 < b1; p0 += pathChunk) {
+        if (options.signal?.aborted) throw new CollapseError('ABORTED', 'the estimate was aborted', {}, { cause: options.signal.reason });
+        const paths = Math.min(pathChunk, b1 - p0);
+        const job: SimJob = {
+          model: plan.built.kernel,
+          params: plan.params.subarray(g0 * np, (g0 + gridCount) * np),
+          gridOffset: plan.gridStart + g0,
+          gridCount,
+          paths,
+          pathOffset: p0,
+          steps: plan.steps,
+          dt: plan.dt,
+          record: plan.record,
+          epsilon: plan.epsilon,
+          seed: plan.seed,
+          init: plan.init,
+          trace: plan.trace && p0 === plan.pathStart ? plan.trace : undefined,
+          onProgress: (done) => report(doneBefore + done),
+          signal: options.signal,
+        };
+        const out = await emCollapse.run(backend, job);
+        for (let i = 0; i < blockStats.length; i++) blockStats[i] += out.stats[i];
+        if (plan.trace && out.trace) {
+          traceValues ??= [];
+          const { d } = plan.built.kernel;
+          for (let k = 0; k < gridCount; k++) {
+            traceValues[g0 + k] = Array.from({ length: plan.trace.paths }, (_, p) =>
+              Array.from({ length: samples }, (_, s) => Array.from(out.trace!.subarray(((k * plan.trace!.paths + p) * samples + s) * d, ((k * plan.trace!.paths + p) * samples + s + 1) * d))));
+          }
+        }
+        doneBefore += gridCount * paths * plan.steps;
+      }
       for (let r = 0; r < R; r++) {
         for (let k = 0; k < gridCount; k++) {
           const from = (r * gridCount + k) * STAT_FIELDS;
           const to = (r * K + g0 + k) * STAT_FIELDS;
-          for (let f = 0; f < STAT_FIELDS; f++) stats[to + f] += out.stats[from + f];
+          for (let f = 0; f < STAT_FIELDS; f++) stats[to + f] += blockStats[from + f];
         }
       }
-      if (plan.trace && out.trace) {
-        traceValues ??= [];
-        const { d } = plan.built.kernel;
-        for (let k = 0; k < gridCount; k++) {
-          traceValues[g0 + k] = Array.from({ length: plan.trace.paths }, (_, p) =>
-            Array.from({ length: samples }, (_, s) => Array.from(out.trace!.subarray(((k * plan.trace!.paths + p) * samples + s) * d, ((k * plan.trace!.paths + p) * samples + s + 1) * d))));
-        }
-      }
-      doneBefore += gridCount * paths * plan.steps;
+      b0 = b1;
     }
     gridDone += gridCount;
     report(doneBefore);
@@ -292,7 +303,9 @@ const SAME_KEYS = ['model', 'sweep', 'steps', 'dt', 'epsilon', 'seed'] as const;
 
 /**
  * Joins results computed with `shard` (pieces of the grid and/or of the paths) into the result of the whole
- * sweep: counts are summed exactly, grid pieces are concatenated in grid order.
+ * sweep: counts are summed exactly, grid pieces are concatenated in grid order. The distance sums are exactly
+ * the unsharded run's too when each path piece is whole grid points or one block of PATH_BLOCK paths (what
+ * `cutShard` makes); other path pieces agree up to floating-point rounding.
  * @example
  * const a = await engine.collapse({ ...opts, shard: { gridStart: 0, gridEnd: 50 } });
  * const b = await engine.collapse({ ...opts, shard: { gridStart: 50 } });
