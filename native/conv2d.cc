@@ -1,6 +1,7 @@
 // conv2d: the forward pass and both backward passes of a 2-D convolution with PyTorch semantics (NCHW,
-// cross-correlation, zero padding, weight [O, C, KH, KW]), as GEMMs on the packed AVX2 micro-kernel of
-// matmul.h. The im2col matrix (rows k = (c, kh, kw), columns j = (n, oy, ox)) is never stored: its panels
+// cross-correlation, zero padding, weight [O, C, KH, KW]), as GEMMs on the packed micro-kernel of matmul.h
+// (the AVX-512 or the AVX2 family, chosen at load: its tile gemm_mr() x gemm_nr() sets the panel widths
+// here). The im2col matrix (rows k = (c, kh, kw), columns j = (n, oy, ox)) is never stored: its panels
 // are packed straight from the image, 8 columns at a time, with one plain load per panel row where the 8
 // inputs are consecutive (stride 1), cleared outside the image by a lane mask that depends only on the
 // column vector and the kernel tap (so it is computed once per column block, not per channel); stride-2
@@ -14,7 +15,7 @@
 //                    into gx by col2im (backward_input_col2im): with few input channels the transposed
 //                    GEMM is C rows thin over O*KH*KW rows of packing per column, measured slower.
 //   backward weight  gW (O x C*KH*KW) = sum over the flattened (n, oy, ox) of gy . col(x)^T, col(x)^T
-//                    packed by transposing 16 im2col rows at a time (conv2d_backward_weight);
+//                    packed by transposing NR im2col rows at a time (conv2d_backward_weight);
 //                    gb[o] = sum of gy[:, o]
 //   linear (a 1x1 output of a kernel as large as the unpadded input, e.g. H = W = KH = KW = 1): plain
 //                    sc::matmul on the [N, C*H*W] view, no im2col at all.
@@ -25,7 +26,8 @@
 // (forward, transposed backward, matmul); col2im adds each image's contributions in a fixed loop order;
 // backward weight splits its depth (the batch) into a number of groups fixed by the shape, sums each in
 // block order and adds the group partials in order; the bias gradient adds per-(n, o) f32 sums in f64 in
-// image order. Tasks split only the outputs, so results are bit-identical for any thread count.
+// image order. Tasks split only the outputs, so results are bit-identical for any thread count; none of
+// these orders depends on the tile either, so the AVX-512 and AVX2 families give the same bits.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -47,15 +49,22 @@
 namespace sc {
 namespace {
 
-constexpr size_t MR = kGemmMR, NR = kGemmNR;
 constexpr size_t KC = 256;               // depth of a packed block (as in matmul.cc)
 constexpr size_t MC = 96;                // rows of C per micro-kernel sweep: the A chunk stays in L2
+static_assert(MC % 6 == 0 && MC % 8 == 0, "MC must be whole panels of every family's tile (gemm_mr)");
 constexpr size_t NCB = 256;              // columns of C per task: the B block (KC x NCB, 256 KB) stays in L2
 constexpr double kSerialFlops = 2e6;     // below this, waking a helper costs more than it saves
 constexpr int32_t kOutside = -(1 << 30); // the image row/column of a column past the end: never inside
 
 size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
+
+// The micro-tile of the GEMM family chosen at load (matmul.h): MR x NR, NR a power-of-two multiple of 8, so a
+// packed B panel holds NR / 8 column vectors; vector v of row r of a block of depth kc lies at slot(v, r, kc).
+struct Tile {
+  size_t MR = gemm_mr(), NR = gemm_nr(), vpp = NR / 8, vbits = size_t(__builtin_ctzll(vpp));
+  size_t slot(size_t v, size_t r, size_t kc) const { return (v >> vbits) * kc * NR + r * NR + (v & (vpp - 1)) * 8; }
+};
 
 // Grow-only 64-byte-aligned scratch. Each is thread_local where used, so pool threads (long-lived) reuse
 // theirs across calls: no allocation and no page faults per call once the largest shape has been seen.
@@ -278,6 +287,7 @@ void run_tasks(size_t tasks, unsigned nt, ThreadPool* pool, const std::function<
 // starts at m_pad * p0 and holds ceil(m / MR) panels of kc x MR. `pack(i0, p0, kc, dst)` packs one panel.
 template <typename PackPanel>
 float* prepack_a(Scratch& s, size_t m, size_t depth, const Blocks& kb, unsigned nt, ThreadPool* pool, PackPanel pack) {
+  const size_t MR = gemm_mr();
   const size_t m_pad = round_up(m, MR), panels = m_pad / MR;
   float* ap = s.get(m_pad * depth * sizeof(float));
   const auto one = [&](size_t i) {
@@ -293,6 +303,8 @@ float* prepack_a(Scratch& s, size_t m, size_t depth, const Blocks& kb, unsigned 
 // depth g.rows(); out is [batch, m, out_h * out_w]. Tasks are blocks of columns of the flattened (n, q),
 // computed into a scratch tile and then copied out (with the bias), so small images batch together.
 void conv_gemm(const Im2col& g, size_t m, const float* ap, const float* bias, float* out, ThreadPool* pool, unsigned threads) {
+  const Tile tile;
+  const size_t MR = tile.MR, NR = tile.NR;
   const size_t depth = g.rows(), cols = g.cols(), q_count = g.out_h * g.out_w;
   if (cols == 0 || m == 0) return;
   const Blocks kb(depth);
@@ -304,7 +316,7 @@ void conv_gemm(const Im2col& g, size_t m, const float* ap, const float* bias, fl
 
   auto run_task = [&](size_t task) {
     static thread_local Scratch scratch;
-    const size_t j0 = task * ncb, nc = std::min(ncb, cols - j0), nvec = ceil_div(nc, NR) * 2;
+    const size_t j0 = task * ncb, nc = std::min(ncb, cols - j0), nvec = ceil_div(nc, NR) * tile.vpp;
     Carver carve(scratch, ColumnVectors::bytes(nvec, taps) + Carver::bytes<float>(kb.size * nvec * 8) +
                               Carver::bytes<float>(m_pad * nc));
     ColumnVectors cv;
@@ -314,7 +326,7 @@ void conv_gemm(const Im2col& g, size_t m, const float* ap, const float* bias, fl
     describe_columns(g, j0, nc, cv);
     for (size_t b = 0; b < kb.count; ++b) {
       const size_t p0 = b * kb.size, kc = std::min(kb.size, depth - p0);
-      im2col_rows(g, cv, p0, kc, [&](size_t r, size_t v) { return bp + (v >> 1) * kc * NR + r * NR + (v & 1) * 8; });
+      im2col_rows(g, cv, p0, kc, [&](size_t r, size_t v) { return bp + tile.slot(v, r, kc); });
       for (size_t ic = 0; ic < m; ic += MC)
         gemm_packed(std::min(MC, m - ic), nc, kc, ap + m_pad * p0 + ic * kc, bp, ct + ic * nc, nc, b > 0);
     }
@@ -362,6 +374,7 @@ void add_bias_rows(float* y, const float* bias, size_t rows, size_t cols) {
 }
 
 void conv2d_forward(const Conv& s, const float* x, const float* w, const float* bias, float* y, ThreadPool* pool, unsigned threads) {
+  const size_t MR = gemm_mr();
   const size_t depth = s.depth();
   if (s.n == 0) return;
   if (s.linear()) {
@@ -415,6 +428,8 @@ void col2im_add(const Conv& s, const float* gcol, size_t ldc, size_t k0, size_t 
 
 // gcol = W^T gy[n] in column blocks, scattered into gx[n] (one task per image: images never share gx).
 void backward_input_col2im(const Conv& s, const float* gy, const float* w, float* gx, ThreadPool* pool, unsigned threads) {
+  const Tile tile;
+  const size_t MR = tile.MR, NR = tile.NR;
   const size_t depth = s.depth(), q_count = s.q();
   const Blocks ob(s.o);  // the GEMM's depth is O
   const size_t k_pad = round_up(depth, MR);
@@ -432,7 +447,7 @@ void backward_input_col2im(const Conv& s, const float* gy, const float* w, float
     static thread_local Scratch scratch;
     float* gxn = gx + n * s.c * s.h * s.w;
     std::fill(gxn, gxn + s.c * s.h * s.w, 0.0f);
-    const size_t nvec_max = ceil_div(ncb, NR) * 2;
+    const size_t nvec_max = ceil_div(ncb, NR) * tile.vpp;
     Carver carve(scratch, ColumnVectors::bytes(nvec_max, 1) + Carver::bytes<float>(s.o * nvec_max * 8) +
                               Carver::bytes<float>(MC * ncb));
     ColumnVectors cv;
@@ -441,13 +456,13 @@ void backward_input_col2im(const Conv& s, const float* gy, const float* w, float
     float* ct = carve.take<float>(MC * ncb);
     for (size_t q0 = 0; q0 < q_count; q0 += ncb) {
       const size_t nc = std::min(ncb, q_count - q0);
-      cv.nvec = ceil_div(nc, NR) * 2;
+      cv.nvec = ceil_div(nc, NR) * tile.vpp;
       describe_columns(g, n * q_count + q0, nc, cv);
       const size_t width = cv.nvec * 8;
       for (size_t b = 0; b < ob.count; ++b) {
         const size_t p0 = b * ob.size, kc = std::min(ob.size, s.o - p0);
         float* blk = bp + width * p0;
-        im2col_rows(g, cv, p0, kc, [&](size_t r, size_t v) { return blk + (v >> 1) * kc * NR + r * NR + (v & 1) * 8; });
+        im2col_rows(g, cv, p0, kc, [&](size_t r, size_t v) { return blk + tile.slot(v, r, kc); });
       }
       for (size_t ic = 0; ic < depth; ic += MC) {
         const size_t mc = std::min(MC, depth - ic);
@@ -463,6 +478,7 @@ void backward_input_col2im(const Conv& s, const float* gy, const float* w, float
 }
 
 void conv2d_backward_input(const Conv& s, const float* gy, const float* w, float* gx, ThreadPool* pool, unsigned threads) {
+  const size_t MR = gemm_mr();
   if (s.n == 0) return;
   if (s.linear()) {
     MatmulShape ms;
@@ -539,6 +555,7 @@ void bias_gradient(const Conv& s, const float* gy, float* gb, ThreadPool* pool, 
 
 // gw (O x depth) = sum over columns j = (n, q) of gy[:, j] col[:, j]^T.
 void conv2d_backward_weight(const Conv& s, const float* x, const float* gy, float* gw, float* gb, ThreadPool* pool, unsigned threads) {
+  const size_t MR = gemm_mr(), NR = gemm_nr();
   const size_t depth = s.depth(), o = s.o;
   if (s.n == 0) {
     std::fill(gw, gw + o * depth, 0.0f);
@@ -605,7 +622,7 @@ void conv2d_backward_weight(const Conv& s, const float* x, const float* gy, floa
           d += len;
         }
       }
-      // B = col^T: 16 im2col rows (columns of gw) over the depth range, then transposed into a panel.
+      // B = col^T: NR im2col rows (columns of gw) over the depth range, then transposed into a panel.
       cv.nvec = ceil_div(kc, 8);
       describe_columns(g, d0, kc, cv);
       const size_t ldt = cv.nvec * 8;

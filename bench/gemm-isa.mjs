@@ -1,0 +1,66 @@
+// Tensor-level timings of the native GEMM under each instruction-set family: matmul 512³ and 2048³, and the three
+// conv2d passes of the 64→64 3×3 layer on 32×32 images at batch 64 (bench/results/train.md's second row). Run it
+// once per family, e.g.
+//   npm run build && node bench/gemm-isa.mjs && SC_NATIVE_ISA=avx2 node bench/gemm-isa.mjs
+// One sample = `inner` × (engine.run + engine.flush) on resident inputs with the outputs reused, inner chosen so a
+// sample lasts ≥ 30 ms; prints the best and the median GFLOP/s of `--repeat` samples (default 7) per case and thread
+// count (`--threads 1,2`). Keep it short on a shared machine: the whole run takes about half a minute.
+import { createRequire } from 'node:module';
+import { createEngine } from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const threadCounts = opt('threads', '1,2').split(',').map(Number);
+const repeat = Number(opt('repeat', '7'));
+const only = opt('only', '');
+
+function operand(length, seed) {
+  const x = new Float32Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2 ** 31 - 1;
+  }
+  return x;
+}
+
+const N = 64, C = 64, H = 32, W = 32, O = 64, K = 3;
+const conv = { shape: { batch: N, inChannels: C, height: H, width: W, outChannels: O, kernelHeight: K, kernelWidth: K }, stride: 1, padding: 1 };
+const convFlop = 2 * N * O * H * W * C * K * K;
+const cases = [
+  { name: 'matmul 512³', flop: 2 * 512 ** 3, setup: (e) => ({ kernel: 'matmul', params: { m: 512, n: 512, k: 512 }, inputs: [e.tensor('f32', [512, 512], operand(512 * 512, 1)), e.tensor('f32', [512, 512], operand(512 * 512, 2))] }) },
+  { name: 'matmul 2048³', flop: 2 * 2048 ** 3, setup: (e) => ({ kernel: 'matmul', params: { m: 2048, n: 2048, k: 2048 }, inputs: [e.tensor('f32', [2048, 2048], operand(2048 * 2048, 1)), e.tensor('f32', [2048, 2048], operand(2048 * 2048, 2))] }) },
+  { name: 'conv 64→64@32² fwd', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_forward', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4)), e.tensor('f32', [O], operand(O, 5))] }) },
+  { name: 'conv 64→64@32² gradX', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_input', params: conv, inputs: [e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4))] }) },
+  { name: 'conv 64→64@32² gradW', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_weight', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6))] }) },
+].filter((c) => !only || c.name.includes(only));
+
+const addon = createRequire(import.meta.url)('../build/Release/stochastic_collapse.node');
+const isa = typeof addon.gemmIsa === 'function' ? addon.gemmIsa() : 'avx2 (no gemmIsa export)';
+console.log(`GEMM family: ${isa}; samples: ${repeat}; GFLOP/s best / median`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+for (const threads of threadCounts) {
+  const engine = await createEngine({ backend: 'native', threads });
+  for (const c of cases) {
+    const { kernel, params, inputs } = c.setup(engine);
+    let outputs = engine.run(kernel, params, inputs);
+    await engine.flush();
+    const once = async () => { engine.run(kernel, params, inputs, outputs); await engine.flush(); };
+    let t0 = performance.now();
+    await once();
+    const inner = Math.max(1, Math.ceil(30 / Math.max(performance.now() - t0, 1e-3)));
+    const rates = [];
+    for (let r = 0; r < repeat; r++) {
+      t0 = performance.now();
+      for (let i = 0; i < inner; i++) await once();
+      rates.push((c.flop * inner) / ((performance.now() - t0) / 1e3) / 1e9);
+    }
+    console.log(`${isa.padEnd(6)} ${threads}t  ${c.name.padEnd(22)} ${Math.max(...rates).toFixed(1).padStart(6)} / ${median(rates).toFixed(1).padStart(6)}`);
+    engine.release(...inputs, ...outputs);
+  }
+  engine.close();
+}
