@@ -19,7 +19,7 @@
 // block sums are added to C in increasing block order (the first block stores unless accumulating).
 // The order depends only on k, never on the thread count, the task split, packed-vs-in-place reads or
 // the tile: so results are bit-identical for any number of threads, and the AVX-512 and AVX2 families
-// give the same bits too (each lane of either kernel is the same FMA chain; test/kernels/gemm_isa.test.ts
+// give the same bits too (each lane of either kernel is the same FMA chain; test/native.isa.test.ts
 // checks it). Only the portable kernel (non-x86 builds) may differ, where the compiler contracts differently.
 //
 // Parallelism: each task owns a rectangle of one C[b] and runs the whole k loop for it, packing its
