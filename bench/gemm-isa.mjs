@@ -4,7 +4,9 @@
 //   npm run build && node bench/gemm-isa.mjs && SC_NATIVE_ISA=avx2 node bench/gemm-isa.mjs
 // One sample = `inner` × (engine.run + engine.flush) on resident inputs with the outputs reused, inner chosen so a
 // sample lasts ≥ 30 ms; prints the best and the median GFLOP/s of `--repeat` samples (default 7) per case and thread
-// count (`--threads 1,2`). Keep it short on a shared machine: the whole run takes about half a minute.
+// count (`--threads 1,2`), by wall-clock time and by the process's CPU time (user + system: on a shared machine the
+// 1-thread rate per CPU-second leaves out the time spent waiting for a core; at 2 threads it is a per-core rate).
+// Keep it short on a shared machine: the whole run takes about half a minute.
 import { createRequire } from 'node:module';
 import { createEngine } from '../dist/index.js';
 
@@ -53,13 +55,17 @@ for (const threads of threadCounts) {
     let t0 = performance.now();
     await once();
     const inner = Math.max(1, Math.ceil(30 / Math.max(performance.now() - t0, 1e-3)));
-    const rates = [];
+    const rates = [], cpuRates = [];
     for (let r = 0; r < repeat; r++) {
+      const c0 = process.cpuUsage();
       t0 = performance.now();
       for (let i = 0; i < inner; i++) await once();
       rates.push((c.flop * inner) / ((performance.now() - t0) / 1e3) / 1e9);
+      const used = process.cpuUsage(c0);
+      cpuRates.push((c.flop * inner) / ((used.user + used.system) / 1e6) / 1e9);
     }
-    console.log(`${isa.padEnd(6)} ${threads}t  ${c.name.padEnd(22)} ${Math.max(...rates).toFixed(1).padStart(6)} / ${median(rates).toFixed(1).padStart(6)}`);
+    const f = (x) => x.toFixed(1).padStart(6);
+    console.log(`${isa.padEnd(6)} ${threads}t  ${c.name.padEnd(22)} ${f(Math.max(...rates))} / ${f(median(rates))}   per CPU-second ${f(Math.max(...cpuRates))} / ${f(median(cpuRates))}`);
     engine.release(...inputs, ...outputs);
   }
   engine.close();
