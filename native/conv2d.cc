@@ -137,6 +137,12 @@ struct ColumnVectors {
   uint16_t* kmask = nullptr;  // [taps * nvec / 2] the same masks as bits, by vector pair (lane l of 2i+1 at bit 8+l)
   size_t* voff = nullptr;     // [nvec] where each vector goes in a row of the destination (PanelDst)
   bool all_linear = false, pairs = false;
+  // The offsets (relative to a channel's start) that a channel's taps read, as at most kRanges ranges (none when
+  // more): prefetched one channel ahead, since each channel is a new 4 KB page or more where the hardware
+  // prefetchers start cold (measured: the packing waited on these loads; 3x3 layers gained ~15%).
+  static constexpr size_t kRanges = 8;
+  size_t nranges = 0;
+  int64_t range_lo[kRanges], range_hi[kRanges];
   enum : uint8_t { kLinear, kStride2, kGather, kScalar };
 
   static size_t bytes(size_t nvec, size_t taps) {
@@ -177,6 +183,8 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
   const int32_t hh = int32_t(g.height), ww = int32_t(g.width);
   size_t n = j0 / q_count, q = j0 % q_count, oy = q / g.out_w, ox = q % g.out_w;
   alignas(32) int32_t ih[8], iw[8];
+  const int64_t reach = int64_t((g.kh - 1) * g.width + g.kw - 1);  // the last tap's offset from the first
+  cv.nranges = 0;
   cv.all_linear = true;
   cv.pairs = cv.nvec % 2 == 0;
   for (size_t v = 0; v < cv.nvec; ++v) {
@@ -209,6 +217,21 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
     }
     cv.mode[v] = linear ? ColumnVectors::kLinear : strided ? ColumnVectors::kStride2 : fits ? ColumnVectors::kGather : ColumnVectors::kScalar;
     cv.all_linear = cv.all_linear && linear;
+    if (ih[0] != kOutside && cv.nranges <= ColumnVectors::kRanges) {  // a vector with a lane in the image
+      int64_t lo = off[0], top = off[0] + 1 + reach;
+      for (size_t l = 1; l < 8; ++l)
+        if (ih[l] != kOutside) lo = std::min(lo, off[l]), top = std::max(top, off[l] + 1 + reach);
+      if (cv.mode[v] == ColumnVectors::kScalar) {
+        cv.nranges = ColumnVectors::kRanges + 1;
+      } else if (cv.nranges > 0 && lo >= cv.range_lo[cv.nranges - 1] && lo <= cv.range_hi[cv.nranges - 1] + 16) {
+        cv.range_hi[cv.nranges - 1] = std::max(cv.range_hi[cv.nranges - 1], top);
+      } else if (cv.nranges < ColumnVectors::kRanges) {
+        cv.range_lo[cv.nranges] = lo;
+        cv.range_hi[cv.nranges++] = top;
+      } else {
+        cv.nranges = ColumnVectors::kRanges + 1;
+      }
+    }
     // The odd vector of a pair continues the even one (or is wholly past the end, so never read).
     if (v % 2 == 1 && ih[0] != kOutside && cv.base[v] != cv.base[v - 1] + 8) cv.pairs = false;
 #ifdef SC_CONV_AVX2
@@ -236,6 +259,7 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
 #endif
   }
   cv.pairs = cv.pairs && cv.all_linear;
+  if (cv.nranges > ColumnVectors::kRanges) cv.nranges = 0;
   if (cv.pairs) {
     for (size_t t = 0; t < cv.taps; ++t)
       for (size_t i = 0; i < cv.nvec / 2; ++i) {
@@ -253,6 +277,18 @@ inline const float* at(const float* src, int64_t offset) {
   return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(src) + uintptr_t(offset * int64_t(sizeof(float))));
 }
 
+// Prefetches what channel ci's taps will read (ColumnVectors::range_lo/hi), one cache line at a time.
+inline void prefetch_channel(const Im2col& g, const ColumnVectors& cv, size_t ci) {
+#if defined(__GNUC__)
+  if (ci >= g.channels) return;
+  const int64_t start = int64_t(ci * g.height * g.width);
+  for (size_t i = 0; i < cv.nranges; ++i) {
+    for (int64_t e = cv.range_lo[i]; e < cv.range_hi[i]; e += 16) __builtin_prefetch(at(g.src, start + e));
+    __builtin_prefetch(at(g.src, start + cv.range_hi[i] - 1));
+  }
+#endif
+}
+
 #ifdef SC_CONV_AVX512
 // Every vector linear and paired: one 16-lane masked load per pair (masked-off lanes neither read nor fault, so
 // the image's edges and the tensor's ends need no test) and one 64-byte store.
@@ -261,6 +297,7 @@ SC_TARGET_AVX512 void im2col_pairs(const Im2col& g, const ColumnVectors& cv, siz
   size_t ci = k0 / taps, t = k0 % taps;
   for (size_t r = 0; r < nrows; ++r) {
     const int64_t off = int64_t(ci * hw + (t / g.kw) * g.width + t % g.kw);
+    if (t == 0) prefetch_channel(g, cv, ci + 1);
     const uint16_t* km = cv.kmask + t * npairs;
     float* row = d.base + r * d.row_stride;
     for (size_t i = 0; i < npairs; ++i)
@@ -281,6 +318,7 @@ void im2col_rows(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nro
   size_t ci = k0 / taps, t = k0 % taps;
   for (size_t r = 0; r < nrows; ++r) {
     const int64_t off = int64_t(ci * hw + (t / g.kw) * g.width + t % g.kw);
+    if (t == 0) prefetch_channel(g, cv, ci + 1);
     const int32_t* mt = cv.mask + t * nvec * 8;
     float* row = d.base + r * d.row_stride;
 #ifdef SC_CONV_AVX2
