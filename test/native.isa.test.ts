@@ -17,12 +17,14 @@ import { conv2dParams } from './kernels/cases/conv2d.js';
  * The native GEMM (matmul, conv2d and the linear layers on it) has two x86 families chosen once per process when the
  * addon loads (native/matmul.h): an 8×32 AVX-512 micro-kernel where the processor has AVX-512, else the 6×16 AVX2 one;
  * SC_NATIVE_ISA=avx2 forces the AVX2 family. The conformance tests check whichever family this process got, so
- * here every GEMM kernel's conformance cases (plus cases on the edges of both tiles) run in two child processes,
+ * here every GEMM kernel's conformance cases (plus cases on the edges of both tiles), and fma_peak's, run in two
+ * child processes,
  * one per family, at 1 and 2 threads: each against the js reference with the conformance tolerance, each
  * bit-identical across thread counts, and the two families bit-identical to each other (each C element is the same
  * FMA chain in both). On a processor without AVX-512 both children run AVX2.
  */
-const GEMM_KERNELS = ['matmul', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight'] as const;
+/** The kernels whose native code follows the family: the GEMM's, and fma_peak (the ceiling the GEMM is judged by). */
+const ISA_KERNELS = ['matmul', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight', 'fma_peak'] as const;
 const THREADS = [1, 2];
 
 function cpuHasAvx512(): boolean {
@@ -111,9 +113,9 @@ function runChild(addonPath: string, calls: Call[], env: NodeJS.ProcessEnv): { i
 describe('native GEMM: both instruction-set families', () => {
   const addonPath = (createRequire(import.meta.url)('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot());
   const calls: Call[] = [];
-  for (const kernel of GEMM_KERNELS) {
+  for (const kernel of ISA_KERNELS) {
     const spec = tensorKernels[kernel] as KernelSpec<unknown>;
-    const extra = kernel === 'matmul' ? extraMatmul() : extraConv(kernel === 'conv2d_forward' ? 'forward' : kernel === 'conv2d_backward_input' ? 'input' : 'weight');
+    const extra = kernel === 'matmul' ? extraMatmul() : kernel === 'fma_peak' ? [] : extraConv(kernel === 'conv2d_forward' ? 'forward' : kernel === 'conv2d_backward_input' ? 'input' : 'weight');
     for (const c of [...conformance[kernel].cases(), ...extra] as ConformanceCase<unknown>[]) {
       const infos = c.inputs.map((a): TensorInfo => ({ dtype: 'f32', shape: [a.length] }));
       calls.push({ kernel, label: c.label, spec, c, fields: spec.fields.map((f) => f.value(c.params, infos)), outputs: spec.validate(c.params, infos) });
