@@ -18,10 +18,9 @@ import { conv2dParams } from './kernels/cases/conv2d.js';
  * addon loads (native/matmul.h): an 8×32 AVX-512 micro-kernel where the processor has AVX-512, else the 6×16 AVX2 one;
  * SC_NATIVE_ISA=avx2 forces the AVX2 family. The conformance tests check whichever family this process got, so
  * here every GEMM kernel's conformance cases (plus cases on the edges of both tiles), and fma_peak's, run in two
- * child processes,
- * one per family, at 1 and 2 threads: each against the js reference with the conformance tolerance, each
- * bit-identical across thread counts, and the two families bit-identical to each other (each C element is the same
- * FMA chain in both). On a processor without AVX-512 both children run AVX2.
+ * child processes, one per family, at 1 and 2 threads: each against the js reference with the conformance
+ * tolerance, each bit-identical across thread counts, and the two families bit-identical to each other (each C
+ * element is the same FMA chain in both). On a processor without AVX-512 both children run AVX2.
  */
 /** The kernels whose native code follows the family: the GEMM's, and fma_peak (the ceiling the GEMM is judged by). */
 const ISA_KERNELS = ['matmul', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight', 'fma_peak'] as const;
