@@ -294,14 +294,18 @@ inline void prefetch_channel(const Im2col& g, const ColumnVectors& cv, size_t ci
 // the image's edges and the tensor's ends need no test) and one 64-byte store.
 SC_TARGET_AVX512 void im2col_pairs(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nrows, const PanelDst& d) {
   const size_t taps = g.taps(), hw = g.height * g.width, npairs = cv.nvec / 2;
+  // Locals, so that the stores (floats) are not taken to change the descriptors and reload them.
+  const float* const src = g.src;
+  const int64_t* const base = cv.base;
+  const size_t* const voff = cv.voff;
   size_t ci = k0 / taps, t = k0 % taps;
   for (size_t r = 0; r < nrows; ++r) {
     const int64_t off = int64_t(ci * hw + (t / g.kw) * g.width + t % g.kw);
     if (t == 0) prefetch_channel(g, cv, ci + 1);
-    const uint16_t* km = cv.kmask + t * npairs;
-    float* row = d.base + r * d.row_stride;
+    const uint16_t* const km = cv.kmask + t * npairs;
+    float* const row = d.base + r * d.row_stride;
     for (size_t i = 0; i < npairs; ++i)
-      _mm512_storeu_ps(row + cv.voff[2 * i], _mm512_maskz_loadu_ps(__mmask16(km[i]), at(g.src, cv.base[2 * i] + off)));
+      _mm512_storeu_ps(row + voff[2 * i], _mm512_maskz_loadu_ps(__mmask16(km[i]), at(src, base[2 * i] + off)));
     if (++t == taps) { t = 0; ++ci; }
   }
 }
