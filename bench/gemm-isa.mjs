@@ -2,6 +2,7 @@
 // conv2d passes of the 64→64 3×3 layer on 32×32 images at batch 64 (bench/results/train.md's second row). Run it
 // once per family, e.g.
 //   npm run build && node bench/gemm-isa.mjs && SC_NATIVE_ISA=avx2 node bench/gemm-isa.mjs
+// `--set training` times bench/results/matmul.md's training shapes instead (`--set all`: both).
 // One sample = `inner` × (engine.run + engine.flush) on resident inputs with the outputs reused, inner chosen so a
 // sample lasts ≥ 30 ms; prints the best and the median GFLOP/s of `--repeat` samples (default 7) per case and thread
 // count (`--threads 1,2`), by wall-clock time and by the process's CPU time (user + system: on a shared machine the
@@ -18,6 +19,7 @@ const opt = (name, fallback) => {
 const threadCounts = opt('threads', '1,2').split(',').map(Number);
 const repeat = Number(opt('repeat', '7'));
 const only = opt('only', '');
+const set = opt('set', 'main');
 
 function operand(length, seed) {
   const x = new Float32Array(length);
@@ -32,13 +34,27 @@ function operand(length, seed) {
 const N = 64, C = 64, H = 32, W = 32, O = 64, K = 3;
 const conv = { shape: { batch: N, inChannels: C, height: H, width: W, outChannels: O, kernelHeight: K, kernelWidth: K }, stride: 1, padding: 1 };
 const convFlop = 2 * N * O * H * W * C * K * K;
-const cases = [
-  { name: 'matmul 512³', flop: 2 * 512 ** 3, setup: (e) => ({ kernel: 'matmul', params: { m: 512, n: 512, k: 512 }, inputs: [e.tensor('f32', [512, 512], operand(512 * 512, 1)), e.tensor('f32', [512, 512], operand(512 * 512, 2))] }) },
-  { name: 'matmul 2048³', flop: 2 * 2048 ** 3, setup: (e) => ({ kernel: 'matmul', params: { m: 2048, n: 2048, k: 2048 }, inputs: [e.tensor('f32', [2048, 2048], operand(2048 * 2048, 1)), e.tensor('f32', [2048, 2048], operand(2048 * 2048, 2))] }) },
-  { name: 'conv 64→64@32² fwd', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_forward', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4)), e.tensor('f32', [O], operand(O, 5))] }) },
-  { name: 'conv 64→64@32² gradX', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_input', params: conv, inputs: [e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4))] }) },
-  { name: 'conv 64→64@32² gradW', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_weight', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6))] }) },
-].filter((c) => !only || c.name.includes(only));
+const matmulCase = (e, m, n, k, transposeA) => ({
+  kernel: 'matmul', params: { m, n, k, transposeA },
+  inputs: [e.tensor('f32', [m * k], operand(m * k, 1)), e.tensor('f32', [k * n], operand(k * n, 2))],
+});
+const sets = {
+  main: [
+    { name: 'matmul 512³', flop: 2 * 512 ** 3, setup: (e) => matmulCase(e, 512, 512, 512, false) },
+    { name: 'matmul 2048³', flop: 2 * 2048 ** 3, setup: (e) => matmulCase(e, 2048, 2048, 2048, false) },
+    { name: 'conv 64→64@32² fwd', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_forward', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4)), e.tensor('f32', [O], operand(O, 5))] }) },
+    { name: 'conv 64→64@32² gradX', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_input', params: conv, inputs: [e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6)), e.tensor('f32', [O, C, K, K], operand(O * C * K * K, 4))] }) },
+    { name: 'conv 64→64@32² gradW', flop: convFlop, setup: (e) => ({ kernel: 'conv2d_backward_weight', params: conv, inputs: [e.tensor('f32', [N, C, H, W], operand(N * C * H * W, 3)), e.tensor('f32', [N, O, H, W], operand(N * O * H * W, 6))] }) },
+  ],
+  // bench/results/matmul.md's training shapes
+  training: [
+    { name: 'linear 128×10×3136', flop: 2 * 128 * 10 * 3136, setup: (e) => matmulCase(e, 128, 10, 3136, false) },
+    { name: 'lin grad 10×3136×128 Aᵀ', flop: 2 * 10 * 3136 * 128, setup: (e) => matmulCase(e, 10, 3136, 128, true) },
+    { name: '6272×32×288', flop: 2 * 6272 * 32 * 288, setup: (e) => matmulCase(e, 6272, 32, 288, false) },
+    { name: '3136×64×288', flop: 2 * 3136 * 64 * 288, setup: (e) => matmulCase(e, 3136, 64, 288, false) },
+  ],
+};
+const cases = (set === 'all' ? [...sets.main, ...sets.training] : sets[set]).filter((c) => !only || c.name.includes(only));
 
 const addon = createRequire(import.meta.url)('../build/Release/stochastic_collapse.node');
 const isa = typeof addon.gemmIsa === 'function' ? addon.gemmIsa() : 'avx2 (no gemmIsa export)';
