@@ -124,8 +124,9 @@ struct Im2col {
 // that read the image. A vector is `linear` when lane l reads lane 0's address + l for every tap (stride 1,
 // one image, and one output row or rows whose inputs are contiguous): then one masked load fetches it.
 // Other vectors are gathered. With AVX-512, vectors 2i and 2i+1 are fetched by one 16-lane masked load
-// when every vector is linear and each such pair is contiguous (`pairs`), as in any stride-1 layer whose
-// padding keeps the output width equal to the input width (the 3x3 pad-1 layers of VGG).
+// when every vector is linear and each such pair is contiguous (`pairs`), and the whole block is read in
+// aligned chunks when the pairs also follow one another (`contiguous`: one image, stride 1 and the output width
+// equal to the input width, as in the 3x3 pad-1 layers of VGG; measured: a third less packing time than `pairs`).
 struct ColumnVectors {
   size_t nvec = 0, taps = 0;
   int64_t* base = nullptr;    // [nvec] lane 0's offset in src at tap (0, 0) of channel 0
@@ -136,7 +137,7 @@ struct ColumnVectors {
   int32_t* mask = nullptr;    // [taps * nvec * 8] (tap-major) -1 where lane reads the image, else 0
   uint16_t* kmask = nullptr;  // [taps * nvec / 2] the same masks as bits, by vector pair (lane l of 2i+1 at bit 8+l)
   size_t* voff = nullptr;     // [nvec] where each vector goes in a row of the destination (PanelDst)
-  bool all_linear = false, pairs = false;
+  bool all_linear = false, pairs = false, contiguous = false;  // contiguous: pair i at base[0] + 16 i
   // The offsets (relative to a channel's start) that a channel's taps read, as at most kRanges ranges (none when
   // more): prefetched one channel ahead, since each channel is a new 4 KB page or more where the hardware
   // prefetchers start cold (measured: the packing waited on these loads; 3x3 layers gained ~15%).
@@ -259,6 +260,10 @@ void describe_columns(const Im2col& g, size_t j0, size_t ncols, ColumnVectors& c
 #endif
   }
   cv.pairs = cv.pairs && cv.all_linear;
+  // Pairs past the last column (all lanes masked off) never break contiguity.
+  const size_t valid = j0 >= total ? 0 : ceil_div(std::min(ncols, total - j0), 8);
+  cv.contiguous = cv.pairs;
+  for (size_t i = 1; 2 * i < valid && cv.contiguous; ++i) cv.contiguous = cv.base[2 * i] == cv.base[0] + int64_t(16 * i);
   if (cv.nranges > ColumnVectors::kRanges) cv.nranges = 0;
   if (cv.pairs) {
     for (size_t t = 0; t < cv.taps; ++t)
@@ -311,10 +316,45 @@ SC_TARGET_AVX512 void im2col_pairs(const Im2col& g, const ColumnVectors& cv, siz
 }
 #endif
 
+#ifdef SC_CONV_AVX512
+// Every pair contiguous with the next (one image, stride 1, output width = input width): a row of the block is 16 *
+// npairs consecutive floats from an offset that moves by one float per kw tap, so it is read in 64-byte-aligned
+// chunks (one per pair: no loads split across cache lines) and each pair is cut from two chunks by one masked
+// permute. A chunk that misses the tensor is not read (zeros; those lanes are masked off anyway).
+SC_TARGET_AVX512 void im2col_contiguous(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nrows,
+                                        const PanelDst& d) {
+  const size_t taps = g.taps(), hw = g.height * g.width, npairs = cv.nvec / 2;
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(g.src), hi = lo + g.batch * g.channels * hw * sizeof(float);
+  const int64_t* const base = cv.base;
+  const size_t* const voff = cv.voff;
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  auto chunk = [lo, hi](uintptr_t a) SC_TARGET_AVX512 {
+    return a + 64 > lo && a < hi ? _mm512_load_ps(reinterpret_cast<const float*>(a)) : _mm512_setzero_ps();
+  };
+  size_t ci = k0 / taps, t = k0 % taps;
+  for (size_t r = 0; r < nrows; ++r) {
+    const int64_t off = int64_t(ci * hw + (t / g.kw) * g.width + t % g.kw);
+    if (t == 0) prefetch_channel(g, cv, ci + 1);
+    const uint16_t* const km = cv.kmask + t * npairs;
+    float* const row = d.base + r * d.row_stride;
+    const uintptr_t first = lo + uintptr_t((base[0] + off) * int64_t(sizeof(float))), a0 = first & ~uintptr_t(63);
+    const __m512i idx = _mm512_add_epi32(lanes, _mm512_set1_epi32(int((first - a0) / sizeof(float))));
+    __m512 cur = chunk(a0);
+    for (size_t i = 0; i < npairs; ++i) {
+      const __m512 next = chunk(a0 + 64 * (i + 1));
+      _mm512_storeu_ps(row + voff[2 * i], _mm512_maskz_permutex2var_ps(__mmask16(km[i]), cur, idx, next));
+      cur = next;
+    }
+    if (++t == taps) { t = 0; ++ci; }
+  }
+}
+#endif
+
 // Rows [k0, k0 + nrows) of the im2col matrix over the described column vectors (8 floats each, 32-byte
 // aligned) into d.
 void im2col_rows(const Im2col& g, const ColumnVectors& cv, size_t k0, size_t nrows, const PanelDst& d) {
 #ifdef SC_CONV_AVX512
+  if (cv.contiguous && gemm_isa() == GemmIsa::kAvx512) return im2col_contiguous(g, cv, k0, nrows, d);
   if (cv.pairs && gemm_isa() == GemmIsa::kAvx512) return im2col_pairs(g, cv, k0, nrows, d);
 #endif
   const size_t taps = g.taps(), hw = g.height * g.width, nvec = cv.nvec;
