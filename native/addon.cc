@@ -9,6 +9,7 @@
 //       async: boolean) -> Promise<void> (async) | undefined (inline)
 //   alloc(bytes) -> ArrayBuffer, 64-byte aligned and zeroed, freed when collected
 //   kernels() -> string[];  models() -> string[];  hardwareConcurrency() -> number
+//   gemmIsa() -> 'avx512' | 'avx2' | 'portable': the GEMM family chosen at load (matmul.h, SC_NATIVE_ISA)
 #include <napi.h>
 
 #include <atomic>
@@ -26,6 +27,7 @@
 
 #include "em_collapse.h"
 #include "kernel.h"
+#include "matmul.h"
 #include "thread_pool.h"
 
 namespace {
@@ -293,6 +295,8 @@ Napi::Value HardwareConcurrency(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sc::ThreadPool::default_threads());
 }
 
+Napi::Value GemmIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), sc::gemm_isa_name()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("run", Napi::Function::New(env, Run, "run"));
@@ -300,6 +304,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
   exports.Set("models", Napi::Function::New(env, Models, "models"));
   exports.Set("hardwareConcurrency", Napi::Function::New(env, HardwareConcurrency, "hardwareConcurrency"));
+  exports.Set("gemmIsa", Napi::Function::New(env, GemmIsa, "gemmIsa"));
   return exports;
 }
 

@@ -1,12 +1,15 @@
 // Single-precision GEMM: C[b] = op(A[b]) * op(B[b]) (+ C[b]) for row-major f32 matrices.
 //
 // Structure (GotoBLAS/BLIS): op(A) is packed into MR-row panels (p-major: a[p*MR + i]) and op(B) into
-// NR-column panels (b[p*NR + j]), zero-padded at the m and n edges, so a single 6x16 AVX2/FMA
-// micro-kernel handles every transpose combination and every edge; edge tiles of C go through a small
-// temporary. Blocking (sizes in floats):
-//   KC = 256: depth of a block; the k range is split into equal blocks of at most KC. One KC x 16
-//             B micro-panel (16 KB) stays in L1 (32 KB or more everywhere) while the kernel sweeps A.
-//   MC = 96:  rows of a packed A block (MC x KC, 96 KB, stays in L2).
+// NR-column panels (b[p*NR + j]), zero-padded at the m and n edges, so a single micro-kernel handles
+// every transpose combination and every edge; edge tiles of C go through a small temporary. The kernel
+// family is chosen once per process (gemm_isa): an 8x32 AVX-512 kernel (16 zmm accumulators) where the
+// processor has AVX-512, else the build's 6x16 AVX2/FMA kernel (12 ymm accumulators); the driver below
+// takes MR and NR from the family. Blocking (sizes in floats):
+//   KC = 256: depth of a block; the k range is split into equal blocks of at most KC. One KC x NR
+//             B micro-panel (16 KB for AVX2, 32 KB for AVX-512) stays in L1 (or streams from L2 fast
+//             enough) while the kernel sweeps A.
+//   MC = 96:  rows of a packed A block (MC x KC, 96 KB, stays in L2); a multiple of both MRs.
 //   NC = 2048: at most this many columns of B are packed per task (KC x NC, 2 MB, L2/L3).
 // Skinny products (a task with at most kDirectPanels column panels, or row panels) let the kernel read
 // the big operand in place through strides instead of packing it: each of its panels is used by one
@@ -14,8 +17,10 @@
 //
 // Numerics: every C element is an f32 FMA chain over p within each k block (in increasing p), and the
 // block sums are added to C in increasing block order (the first block stores unless accumulating).
-// The order depends only on k, never on the thread count, the task split or packed-vs-in-place reads,
-// so results are bit-identical for any number of threads.
+// The order depends only on k, never on the thread count, the task split, packed-vs-in-place reads or
+// the tile: so results are bit-identical for any number of threads, and the AVX-512 and AVX2 families
+// give the same bits too (each lane of either kernel is the same FMA chain; test/native.isa.test.ts
+// checks it). Only the portable kernel (non-x86 builds) may differ, where the compiler contracts differently.
 //
 // Parallelism: each task owns a rectangle of one C[b] and runs the whole k loop for it, packing its
 // own A rows and B columns into thread-local scratch (no shared mutable state). Tasks are split until
@@ -31,15 +36,22 @@
 #include "kernel.h"
 #include "thread_pool.h"
 
+#include <cstdlib>
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define SC_MATMUL_AVX2 1
+// The AVX-512 family is compiled into the x86-64-v3 build through a target attribute and used only where
+// the processor reports AVX512F (and VL/BW/DQ, which every AVX-512 server core since Skylake-SP has).
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SC_MATMUL_AVX512 1
+#define SC_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq")))
+#endif
 #endif
 
 namespace sc {
 namespace {
 
-constexpr size_t MR = 6, NR = 16;  // micro-tile: 6 x 2 AVX registers = 12 accumulators
 constexpr size_t KC = 256, MC = 96, NC = 2048;  // see the header comment
 constexpr double kSerialFlops = 2e6;            // below this, waking a helper costs more than it saves
 constexpr size_t kDirectPanels = 2;
@@ -93,7 +105,9 @@ inline void transpose8(__m256 r[8]) {
 
 // Packs rows [i0, i0+mc) and depth [p0, p0+kc) of op(A) into ceil(mc/MR) panels of MR x kc.
 // A is m x k with leading dimension lda (trans: stored k x m).
+template <size_t MR>
 void pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t p0, size_t kc, float* dst) {
+  static_assert(MR == 6 || MR == 8, "the vectorized transposes below handle 6 or 8 rows");
   for (size_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const size_t mr = std::min(MR, mc - ip);
     size_t p = 0;
@@ -111,10 +125,14 @@ void pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t
       for (; p + 8 <= kc; p += 8) {
         __m256 r[8];
         for (size_t i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(src + i * lda + p);
-        r[6] = r[7] = _mm256_setzero_ps();
+        for (size_t i = MR; i < 8; ++i) r[i] = _mm256_setzero_ps();
         transpose8(r);
-        // Each store writes MR useful floats plus 2 that the next store overwrites; the last one is cut.
         float* d = dst + p * MR;
+        if (MR == 8) {
+          for (int j = 0; j < 8; ++j) _mm256_storeu_ps(d + j * 8, r[j]);
+          continue;
+        }
+        // Each store writes MR useful floats plus 2 that the next store overwrites; the last one is cut.
         for (int j = 0; j < 7; ++j) _mm256_storeu_ps(d + j * MR, r[j]);
         _mm_storeu_ps(d + 7 * MR, _mm256_castps256_ps128(r[7]));
         _mm_storel_pi(reinterpret_cast<__m64*>(d + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
@@ -128,6 +146,7 @@ void pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t
 
 // Packs columns [j0, j0+nc) and depth [p0, p0+kc) of op(B) into ceil(nc/NR) panels of kc x NR.
 // B is k x n with leading dimension ldb (trans: stored n x k).
+template <size_t NR>
 void pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t j0, size_t nc, float* dst) {
   for (size_t jp = 0; jp < nc; jp += NR, dst += NR * kc) {
     const size_t nr = std::min(NR, nc - jp);
@@ -139,12 +158,17 @@ void pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t
 #ifdef SC_MATMUL_AVX2
         // Masked loads (masked-off lanes read as 0 and never fault): for n < 16, e.g. a 10-class output
         // layer, this edge panel is the whole of B and is repacked for every k block.
+        // (Lanes past the n edge: whole 8-lane groups past it are stored as zeros without a load.)
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nr)), lane);
-        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nr) - 8), lane);
+        const size_t groups = (nr + 7) / 8;
+        const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nr - (groups - 1) * 8)), lane);
         for (size_t p = 0; p < kc; ++p) {
-          _mm256_store_ps(dst + p * NR, _mm256_maskload_ps(src + p * ldb, m0));
-          _mm256_store_ps(dst + p * NR + 8, _mm256_maskload_ps(src + p * ldb + 8, m1));
+          float* d = dst + p * NR;
+          const float* row = src + p * ldb;
+          size_t h = 0;
+          for (; h + 1 < groups; ++h) _mm256_store_ps(d + h * 8, _mm256_loadu_ps(row + h * 8));
+          _mm256_store_ps(d + h * 8, _mm256_maskload_ps(row + h * 8, last));
+          for (++h; h < NR / 8; ++h) _mm256_store_ps(d + h * 8, _mm256_setzero_ps());
         }
 #else
         for (size_t p = 0; p < kc; ++p)
@@ -175,16 +199,20 @@ void pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t
 
 // c[0:MR, 0:NR] (leading dimension ldc) = (load_c ? c : 0) + sum_p op(A)[i][p] * op(B)[p][j], where
 // op(A)[i][p] = a[i*rsa + p*csa] and op(B)[p][j] = b[p*rsb + j]. Packed panels have rsa = 1, csa = MR,
-// rsb = NR; the strides also let skinny products read A or B in place (see `direct_a`).
+// rsb = NR; the strides also let skinny products read A or B in place (see `direct_a`). Every kernel keeps
+// one accumulator lane per C element, starts it at 0 and FMAs p in increasing order, then adds it to C
+// once: the same arithmetic whatever the tile, so the families agree bit for bit.
+using KernelFn = void (*)(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c,
+                          size_t ldc, bool load_c);
 #ifdef SC_MATMUL_AVX2
 // The 12 accumulators are separate variables: as an array gcc spills them to the stack.
-void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
+void kernel_avx2(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
             bool load_c) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
          c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
          c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
          c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (size_t r = 0; r < MR; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  for (size_t r = 0; r < 6; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
   const float* a3 = a + 3 * rsa;
 #pragma GCC unroll 4
   for (size_t p = 0; p < kc; ++p) {
@@ -215,9 +243,61 @@ void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, s
   store(c + 4 * ldc, c40, c41);
   store(c + 5 * ldc, c50, c51);
 }
-#else
+#endif
+
+#ifdef SC_MATMUL_AVX512
+// 8 x 32: 16 zmm accumulators (separate variables, as above), 2 B loads and 8 broadcasts per p. Measured on
+// an AMD EPYC (Zen 5) core against 6/10/12/14 x 32 and 6/8 x 48: all reach the same ~2x of the AVX2 kernel in
+// a cache-resident loop, and 8 rows divide the channel counts of the networks (16 ... 512) with no padding.
+SC_TARGET_AVX512 void kernel_avx512(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb,
+                                    float* c, size_t ldc, bool load_c) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  for (size_t r = 0; r < 8; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+  }
+  const float* a4 = a + 4 * rsa;
+  const size_t rsa3 = 3 * rsa;
+#pragma GCC unroll 4
+  for (size_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    __m512 ai;
+    ai = _mm512_set1_ps(a[0]);        c00 = _mm512_fmadd_ps(ai, b0, c00); c01 = _mm512_fmadd_ps(ai, b1, c01);
+    ai = _mm512_set1_ps(a[rsa]);      c10 = _mm512_fmadd_ps(ai, b0, c10); c11 = _mm512_fmadd_ps(ai, b1, c11);
+    ai = _mm512_set1_ps(a[2 * rsa]);  c20 = _mm512_fmadd_ps(ai, b0, c20); c21 = _mm512_fmadd_ps(ai, b1, c21);
+    ai = _mm512_set1_ps(a[rsa3]);     c30 = _mm512_fmadd_ps(ai, b0, c30); c31 = _mm512_fmadd_ps(ai, b1, c31);
+    ai = _mm512_set1_ps(a4[0]);       c40 = _mm512_fmadd_ps(ai, b0, c40); c41 = _mm512_fmadd_ps(ai, b1, c41);
+    ai = _mm512_set1_ps(a4[rsa]);     c50 = _mm512_fmadd_ps(ai, b0, c50); c51 = _mm512_fmadd_ps(ai, b1, c51);
+    ai = _mm512_set1_ps(a4[2 * rsa]); c60 = _mm512_fmadd_ps(ai, b0, c60); c61 = _mm512_fmadd_ps(ai, b1, c61);
+    ai = _mm512_set1_ps(a4[rsa3]);    c70 = _mm512_fmadd_ps(ai, b0, c70); c71 = _mm512_fmadd_ps(ai, b1, c71);
+    a += csa;
+    a4 += csa;
+    b += rsb;
+  }
+  auto store = [&](float* row, __m512 lo, __m512 hi) SC_TARGET_AVX512 {
+    if (load_c) {
+      lo = _mm512_add_ps(_mm512_loadu_ps(row), lo);
+      hi = _mm512_add_ps(_mm512_loadu_ps(row + 16), hi);
+    }
+    _mm512_storeu_ps(row, lo);
+    _mm512_storeu_ps(row + 16, hi);
+  };
+  store(c, c00, c01);
+  store(c + ldc, c10, c11);
+  store(c + 2 * ldc, c20, c21);
+  store(c + 3 * ldc, c30, c31);
+  store(c + 4 * ldc, c40, c41);
+  store(c + 5 * ldc, c50, c51);
+  store(c + 6 * ldc, c60, c61);
+  store(c + 7 * ldc, c70, c71);
+}
+#endif
+
+#ifndef SC_MATMUL_AVX2
 // Portable fallback (non-x86 or a -march without AVX2/FMA); the compiler vectorizes the j loop.
-void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
+constexpr size_t MR = 6, NR = 16;
+void kernel_portable(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, size_t rsb, float* c, size_t ldc,
             bool load_c) {
   float acc[MR][NR] = {};
   for (size_t p = 0; p < kc; ++p, a += csa, b += rsb)
@@ -227,6 +307,51 @@ void kernel(size_t kc, const float* a, size_t rsa, size_t csa, const float* b, s
     for (size_t j = 0; j < NR; ++j) c[i * ldc + j] = (load_c ? c[i * ldc + j] : 0.0f) + acc[i][j];
 }
 #endif
+
+// One instruction-set family: its tile, its packing routines (matching the tile) and its micro-kernel.
+struct Family {
+  GemmIsa isa;
+  const char* name;
+  size_t mr, nr;
+  void (*pack_a)(const float*, size_t, bool, size_t, size_t, size_t, size_t, float*);
+  void (*pack_b)(const float*, size_t, bool, size_t, size_t, size_t, size_t, float*);
+  KernelFn kernel;
+};
+
+#ifdef SC_MATMUL_AVX2
+constexpr Family kAvx2{GemmIsa::kAvx2, "avx2", 6, 16, pack_a<6>, pack_b<16>, kernel_avx2};
+#else
+constexpr Family kPortable{GemmIsa::kPortable, "portable", MR, NR, pack_a<MR>, pack_b<NR>, kernel_portable};
+#endif
+#ifdef SC_MATMUL_AVX512
+constexpr Family kAvx512{GemmIsa::kAvx512, "avx512", 8, 32, pack_a<8>, pack_b<32>, kernel_avx512};
+#endif
+
+// The environment is read once; SC_NATIVE_ISA=avx2 (or SC_NATIVE_AVX512=0, the switch of the other AVX-512
+// kernels) keeps the AVX2 family on an AVX-512 host. Any other value, or none, takes the widest available.
+const Family& choose_family() {
+#ifdef SC_MATMUL_AVX512
+  const char* isa = std::getenv("SC_NATIVE_ISA");
+  const char* avx512 = std::getenv("SC_NATIVE_AVX512");
+  const bool forced_avx2 = (isa && std::strcmp(isa, "avx2") == 0) || (avx512 && std::strcmp(avx512, "0") == 0);
+  __builtin_cpu_init();
+  if (!forced_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+    return kAvx512;
+#endif
+#ifdef SC_MATMUL_AVX2
+  return kAvx2;
+#else
+  return kPortable;
+#endif
+}
+
+const Family& family() {
+  static const Family& chosen = choose_family();
+  return chosen;
+}
+// Chosen while the addon loads, so every call of the process uses one family.
+[[maybe_unused]] const Family& chosen_at_load = family();
 
 // Where the micro-kernel reads one operand block from: packed panels (`direct` null), or in place at
 // `direct` with strides rs (across rows of A / p of B) and cs; partial edge panels are always packed.
@@ -238,8 +363,9 @@ struct Operand {
 
 // C[0:mc, 0:nc] (+)= A block (mc x kc) * B block (kc x nc). The B micro-panel is the outer loop so it
 // stays in L1 while the A block streams from L2.
-void macro_kernel(size_t mc, size_t nc, size_t kc, const Operand& A, const Operand& B, float* c, size_t ldc,
-                  bool load_c) {
+void macro_kernel(const Family& f, size_t mc, size_t nc, size_t kc, const Operand& A, const Operand& B, float* c,
+                  size_t ldc, bool load_c) {
+  const size_t MR = f.mr, NR = f.nr;
   for (size_t jr = 0; jr < nc; jr += NR) {
     const size_t nr = std::min(NR, nc - jr);
     const bool b_packed = !B.direct || nr < NR;
@@ -252,13 +378,13 @@ void macro_kernel(size_t mc, size_t nc, size_t kc, const Operand& A, const Opera
       const size_t rsa = a_packed ? 1 : A.rs, csa = a_packed ? MR : A.cs;
       float* ct = c + ir * ldc + jr;
       if (mr == MR && nr == NR) {
-        kernel(kc, ap, rsa, csa, bp, rsb, ct, ldc, load_c);
+        f.kernel(kc, ap, rsa, csa, bp, rsb, ct, ldc, load_c);
         continue;
       }
-      alignas(32) float tmp[MR * NR];
+      alignas(64) float tmp[kGemmMaxMR * kGemmMaxNR];
       if (load_c)
         for (size_t i = 0; i < mr; ++i) std::memcpy(tmp + i * NR, ct + i * ldc, nr * sizeof(float));
-      kernel(kc, ap, rsa, csa, bp, rsb, tmp, NR, load_c);
+      f.kernel(kc, ap, rsa, csa, bp, rsb, tmp, NR, load_c);
       for (size_t i = 0; i < mr; ++i) std::memcpy(ct + i * ldc, tmp + i * NR, nr * sizeof(float));
     }
   }
@@ -274,6 +400,8 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
     return;
   }
   const size_t lda = s.trans_a ? m : k, ldb = s.trans_b ? k : n;
+  const Family& f = family();
+  const size_t MR = f.mr, NR = f.nr;
 
   // k blocks of equal depth (at most KC): the summation order depends on k alone.
   const size_t k_blocks = ceil_div(k, KC), kc_max = ceil_div(k, k_blocks);
@@ -315,9 +443,9 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
       if (direct_b) {
         B.direct = bb + p0 * ldb + j0;
         B.rs = ldb;
-        if (cols % NR) pack_b(bb, ldb, false, p0, kc, j0 + cols / NR * NR, cols % NR, pb + cols / NR * NR * kc);
+        if (cols % NR) f.pack_b(bb, ldb, false, p0, kc, j0 + cols / NR * NR, cols % NR, pb + cols / NR * NR * kc);
       } else {
-        pack_b(bb, ldb, s.trans_b, p0, kc, j0, cols, pb);
+        f.pack_b(bb, ldb, s.trans_b, p0, kc, j0, cols, pb);
       }
       for (size_t ic = 0; ic < rows; ic += mc_max) {
         const size_t mc = std::min(mc_max, rows - ic);
@@ -326,11 +454,11 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
           A.direct = s.trans_a ? ab + p0 * lda + i0 + ic : ab + (i0 + ic) * lda + p0;
           A.rs = s.trans_a ? 1 : lda;
           A.cs = s.trans_a ? lda : 1;
-          if (mc % MR) pack_a(ab, lda, s.trans_a, i0 + ic + mc / MR * MR, mc % MR, p0, kc, pa + mc / MR * MR * kc);
+          if (mc % MR) f.pack_a(ab, lda, s.trans_a, i0 + ic + mc / MR * MR, mc % MR, p0, kc, pa + mc / MR * MR * kc);
         } else {
-          pack_a(ab, lda, s.trans_a, i0 + ic, mc, p0, kc, pa);
+          f.pack_a(ab, lda, s.trans_a, i0 + ic, mc, p0, kc, pa);
         }
-        macro_kernel(mc, cols, kc, A, B, cb + (i0 + ic) * n + j0, n, load_c);
+        macro_kernel(f, mc, cols, kc, A, B, cb + (i0 + ic) * n + j0, n, load_c);
       }
     }
   };
@@ -343,17 +471,21 @@ void matmul(const MatmulShape& s, const float* a, const float* b, float* c, Thre
   }
 }
 
+GemmIsa gemm_isa() { return family().isa; }
+const char* gemm_isa_name() { return family().name; }
+size_t gemm_mr() { return family().mr; }
+size_t gemm_nr() { return family().nr; }
+
 void gemm_pack_a(const float* a, size_t lda, bool trans, size_t i0, size_t mc, size_t p0, size_t kc, float* dst) {
-  pack_a(a, lda, trans, i0, mc, p0, kc, dst);
+  family().pack_a(a, lda, trans, i0, mc, p0, kc, dst);
 }
 
 void gemm_pack_b(const float* b, size_t ldb, bool trans, size_t p0, size_t kc, size_t j0, size_t nc, float* dst) {
-  pack_b(b, ldb, trans, p0, kc, j0, nc, dst);
+  family().pack_b(b, ldb, trans, p0, kc, j0, nc, dst);
 }
 
 void gemm_packed(size_t mc, size_t nc, size_t kc, const float* pa, const float* pb, float* c, size_t ldc, bool load_c) {
-  static_assert(kGemmMR == MR && kGemmNR == NR, "matmul.h must publish the micro-tile");
-  macro_kernel(mc, nc, kc, Operand{pa, nullptr, 0, 0}, Operand{pb, nullptr, 0, 0}, c, ldc, load_c);
+  macro_kernel(family(), mc, nc, kc, Operand{pa, nullptr, 0, 0}, Operand{pb, nullptr, 0, 0}, c, ldc, load_c);
 }
 
 }  // namespace sc

@@ -27,6 +27,12 @@ export interface NativeAddon {
   /** Names of em_collapse's compiled-in models. */
   models(): string[];
   hardwareConcurrency(): number;
+  /**
+   * The instruction-set family of the GEMM under matmul, conv2d and the linear layers, chosen once per process
+   * when the addon loads: 'avx512' where the processor has it, else 'avx2' ('portable' on builds without AVX2).
+   * The environment variable SC_NATIVE_ISA=avx2 forces 'avx2'. Both x86 families give bit-identical results.
+   */
+  gemmIsa(): 'avx512' | 'avx2' | 'portable';
 }
 
 const FIX = 'Build it with `npm run build:native` (needs cmake and a C++17 compiler).';

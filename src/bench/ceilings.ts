@@ -69,7 +69,7 @@ export async function copyCeiling(backend: Backend, n: number, options: CeilingO
 export async function deviceCeilings(backend: Backend, kind: 'cpu' | 'gpu', options: CeilingOptions): Promise<DeviceCeilings> {
   const threads = backend.info.threads ?? 1;
   if (kind === 'cpu') {
-    // 8 tasks of 96 chains (one AVX2 task) per thread; the copy far past the last-level cache.
+    // 8 AVX2 tasks of 96 chains (4 AVX-512 tasks of 192) per thread; the copy far past the last-level cache.
     const flop = await fmaCeiling(backend, options.small ? 96 * 8 : 96 * 8 * threads, options);
     const bytes = await copyCeiling(backend, options.small ? 2 ** 20 : 2 ** 24, options);
     return { flop, bytes };

@@ -3,8 +3,8 @@ export const BENCH_HELP = `collapse bench: measure the kernels on this machine (
 
 Runs every registered kernel on every backend available here, on a few problems typical of the paper's
 workloads, and reports per row the median time per call, the rate in the kernel's own unit, and the fraction
-of this machine's ceiling reached. The ceilings are measured on the spot, first: the CPU's FMA peak (AVX2
-FMA chains, per core and on all the benchmark's threads) and copy bandwidth, and on a GPU the same two with
+of this machine's ceiling reached. The ceilings are measured on the spot, first: the CPU's FMA peak (FMA
+chains in the GEMM's instruction set, AVX-512 or AVX2, per core and on all the benchmark's threads) and copy bandwidth, and on a GPU the same two with
 shaders. When Python with NumPy / SciPy / PyTorch is found, the same problems run there too and the ratios are
 printed (never required; missing ones are named).
 

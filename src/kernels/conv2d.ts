@@ -9,8 +9,8 @@
  * without bias is called with a zero bias.
  * - webgpu: shaders/conv2d_{forward,backward_input,backward_weight}.wgsl, implicit GEMMs (no im2col buffer) tiled
  *   through workgroup memory.
- * - native: native/conv2d.cc, the packed AVX2 GEMM of native/matmul.cc with im2col panels packed straight from
- *   the image; deterministic and independent of the thread count.
+ * - native: native/conv2d.cc, the packed GEMM of native/matmul.cc (AVX-512 or AVX2, chosen at load) with im2col
+ *   panels packed straight from the image; deterministic, independent of the thread count and of the family.
  * - js: the reference cores below (f64 sums, one rounding per output), also used in f64 for gradient checks.
  *
  * Shapes: every field a positive integer except `batch`, which may be 0 (empty outputs; zero gradients). Each

@@ -3,7 +3,8 @@
  * else limits it. Output i is x after `iterations` steps of x ← fma(x, a, b) from x0 = (i mod 1024)/1024: every
  * output is an independent dependency chain, so a backend can overlap as many as its FMA units and latency need.
  * - webgpu: shaders/fma_peak.wgsl, 4 vec4 chains per thread.
- * - native: native/fma_peak.cc, 12 AVX2 vectors of chains per task (96 outputs), tasks over the pool.
+ * - native: native/fma_peak.cc, 12 vectors of chains per task, AVX-512 (192 outputs) where the GEMM runs its AVX-512
+ *   family (native/matmul.h), else AVX2 (96 outputs), tasks over the pool.
  * - js: the reference below (one rounding of x·a + b per step, in f64 then f32).
  */
 import { invalidArgument } from '../errors.js';

@@ -2,7 +2,8 @@
  * matmul: batched f32 GEMM, C[i] = op(A[i]) · op(B[i]) (+ C[i] with `accumulate`), row-major, op ∈ {identity,
  * transpose}. The building block of linear layers and of convolution as GEMM.
  * - webgpu: shaders/matmul.wgsl, tiles of TILE_M × TILE_N outputs per workgroup through workgroup memory.
- * - native: native/matmul.cc, packed panels and a 6×16 AVX2/FMA register-blocked micro-kernel on the pool.
+ * - native: native/matmul.cc, packed panels and a register-blocked micro-kernel on the pool: 8×32 AVX-512 where the
+ *   processor has it, else 6×16 AVX2/FMA (chosen at load; SC_NATIVE_ISA=avx2 forces AVX2; both give the same bits).
  * - js: the reference below, f64 sums rounded once to f32.
  */
 import { invalidArgument } from '../errors.js';
