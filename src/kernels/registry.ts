@@ -17,6 +17,7 @@ import { philoxFill } from './philox_fill.js';
 import { sgdUpdate } from './sgd_update.js';
 import { softmaxCrossEntropy } from './softmax_cross_entropy.js';
 import { streamCopy } from './stream_copy.js';
+import { teacherStudentSgd } from './teacher_student_sgd.js';
 import type { HostKernel } from './run.js';
 import type { KernelSpec } from './types.js';
 
@@ -37,6 +38,8 @@ export const tensorKernels = {
   add,
   // Batch norm, losses, the optimizer step.
   ...trainingKernels,
+  // Fig. 5's diagonal linear teacher–student model, many runs at once (src/repro/fig5.ts).
+  teacher_student_sgd: teacherStudentSgd,
 } as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 
