@@ -16,6 +16,7 @@ Commands:
   models         list the built-in models, their parameters and suggested settings
   train          SGD on a network (mnist-cnn, mlp, vgg16, resnet18) and a dataset: metrics, curves, weights
   bench          measure the kernels on this machine: rates, fraction of its ceilings, peers
+  reproduce      the paper's experiments, one command per figure: figures, data and a report with verdicts
   help [command] this text, or a command's help
 
 Options:
@@ -26,6 +27,7 @@ Examples:
   collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --out out/quartic
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
   collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --out out/mnist
+  collapse reproduce all --scale quick --out out/repro
 
 Exit codes: 0 done, 2 bad input or an unusable --out (nothing written), 74 a full or failing disk (nothing
 half-written; run again), 130 interrupted (resume with --resume), 1 unexpected error (set COLLAPSE_DEBUG=1 to see
@@ -242,4 +244,65 @@ Examples:
   collapse train --resume out/vgg
 `;
 
-export const HELP: Readonly<Record<string, string>> = { train: TRAIN_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };
+export const REPRODUCE_HELP = `collapse reproduce: the paper's experiments, one command per figure, with a report
+
+Runs one of the paper's experiments end to end (PAPER.md §3) and writes its figures (PNG + SVG), the raw data
+(JSON/CSV) and report.md: what was run (the command, backend, wall time), the measured numbers, the closed-form
+theory and the paper's values side by side, and a verdict per claim, decided by a stated statistical test.
+
+Usage: collapse reproduce <name> [options]      one reproduction into --out
+       collapse reproduce all [options]         every one in turn into --out/<name>, then index.md + index.html
+       collapse reproduce list [--json]         the reproductions and their settings at both scales
+
+Reproductions:
+  fig1   Fig. 1: the quartic SDE: trajectories with stationary densities; P(θ² < ε) against ζ at four times,
+         ζ_c = √(2μ) and the finite-time theory
+  fig2   Fig. 2: the single tanh neuron: final weights over the loss landscape; P(‖w‖ < ε) against α with the
+         threshold Σxy/Σx² (Theorem 5.1) at the paper's record times
+  fig5   Fig. 5: the linear teacher–student with label noise (256 seeds × 5 σ on the device in one batch):
+         train/test loss with the learning-rate drop, learned vs empirical singular values against the
+         soft threshold ŝ* − ησ²/2, regrowth after the drop
+  toy    appendix: two GELU neurons with heavy-ball momentum: ‖w₁ − w₂‖² over steps for the lr and σ sweeps
+
+Options:
+  --scale S         quick (default: minutes on 2 CPU cores) or paper (the paper's full size); 'list' shows both
+  --set NAME=VALUE  change one setting of the scale, repeatable (lists: a,b,c or a linspace a:b:n); with all,
+                    name the reproduction: --set fig1.paths=200
+  --seed S          seed of every random draw (default 1); same seed and settings ⇒ same numbers
+  --backend B       auto | webgpu | native | js (default auto); --threads N for native
+  --data-dir DIR    the CIFAR binary batches, for the reproductions that train on CIFAR
+  --out DIR         output folder (default out/repro/<name>, or out/repro for all)
+  --resume          continue an interrupted run in --out from its checkpoint (same options required)
+  --force           replace the finished run (or start over the unfinished one) that --out holds
+  --quiet           no progress and no summary
+  -h, --help        this help
+
+Files written to DIR (each written to a temporary file, then renamed together as one step):
+  report.md         the report: command, backend, wall time, claims with measured / theory / paper / verdict,
+                    the figures, tables of numbers, the settings, where this differs from the paper's code
+  result.json       settings, claims and measured numbers (no timings: two runs give the same bytes)
+  run.json          command, version, backend, device, wall and compute seconds
+  <figure>.png/svg  the figures
+  *.csv, *.json     the raw data of each figure (listed in the report)
+  checkpoint.json   only while running or after an interruption: the finished stages; removed on success
+With all: DIR/<name>/ for each, and DIR/index.md + DIR/index.html (self-contained, figures inline).
+
+Interrupting: Ctrl-C stops after saving the finished stages in checkpoint.json and exits 130; the same command
+plus --resume computes only what is missing and gives exactly the numbers of an uninterrupted run. A folder with
+a checkpoint is not overwritten without --resume (or --force), nor one with a finished run without --force.
+
+Progress: a bar on stderr when it is a terminal (stages, %, ETA, the stage at work).
+
+Verdicts: reproduced (every sub-check of the claim passes its tolerance), partly reproduced (most do), not
+reproduced, inconclusive (too little data at these settings). Tolerances are stated in each report and derive
+from the Monte Carlo error (binomial standard errors, standard errors over seeds or paths).
+
+Examples:
+  collapse reproduce fig1 --out out/repro/fig1
+  collapse reproduce fig2 --scale paper --backend native
+  collapse reproduce fig1 --set paths=200 --set zeta=1:2.5:16 --out /tmp/fig1
+  collapse reproduce all --scale quick --out out/repro
+  collapse reproduce all --scale quick --out out/repro --resume
+`;
+
+export const HELP: Readonly<Record<string, string>> = { reproduce: REPRODUCE_HELP, train: TRAIN_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `collapse` command line: `sweep`, `trajectories`, `train`, `models`, `bench`. Exit codes: 0 done, 1 unexpected error,
+ * The `collapse` command line: `sweep`, `trajectories`, `train`, `models`, `bench`, `reproduce`. Exit codes: 0 done, 1 unexpected error,
  * 2 bad input, an unusable --out or a library error (nothing written), 74 a full or failing disk (nothing
  * half-written), 130/143 interrupted.
  */
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   models: async () => (await import('./models.js')).modelsCommand,
   train: async () => (await import('./train.js')).trainCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
+  reproduce: async () => (await import('./reproduce.js')).reproduceCommand,
 };
 
 function version(): string {
@@ -48,7 +49,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!load) {
-      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, train, models or bench)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
+      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, train, models, bench or reproduce)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
     }
     return await (await load())(rest, io);
   } catch (error) {

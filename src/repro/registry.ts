@@ -1,0 +1,5 @@
+/** The paper's reproductions, by command name (`collapse reproduce <name>`), in the order `all` runs them. */
+import { fig1 } from './fig1.js';
+import type { Reproduction } from './types.js';
+
+export const REPRODUCTIONS: Readonly<Record<string, Reproduction>> = { fig1 };
