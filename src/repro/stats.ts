@@ -74,7 +74,7 @@ export function nums(xs: readonly (number | undefined)[], digits = 4): string {
 
 /** A markdown table. Pipes inside cells are escaped. */
 export function table(head: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cell = (v: string | number) => String(typeof v === 'number' ? num(v) : v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = (v: string | number) => String(typeof v === 'number' ? (Number.isInteger(v) ? String(v) : num(v)) : v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
   return [`| ${head.map(cell).join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
