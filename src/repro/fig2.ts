@@ -142,7 +142,7 @@ export const fig2: Reproduction = {
       const measured = (lyap.meanLogDistance[k][lyap.record.length - 1] - lyap.meanLogDistance[k][0]) / (tEnd - t0);
       const { variance } = discreteExponent(meanXY, Math.sqrt(2 * a * meanXX), dt);
       const se = Math.sqrt((variance * (tEnd - t0)) / lyap.paths) / (tEnd - t0);
-      const linear = lyap.probability[k].every((p) => p >= 0.98);
+      const linear = lyap.probability[k].every((p) => p >= 0.9);
       const ok = linear && Math.abs(measured - em) <= 4 * se + 0.05 * Math.abs(em);
       if (ok) lyapPass++;
       lyapRows.push([fmt(a, 4), num(measured), num(se, 2), num(em), num(lyap.theory.points[k]?.lyapunovU), ok ? 'yes' : 'no']);
@@ -154,7 +154,7 @@ export const fig2: Reproduction = {
       theory: lyapRows.map((row) => `${row[3]} (continuous ${row[4]})`).join('; '),
       paper: '— (the theorem; PAPER.md §2.6 asks slopes within ±10 %)',
       verdict: verdictOf(lyapPass, lyapRows.length),
-      test: `${lyap.paths} paths at α = r + 0.4, r + 0.8, r + 1.2, slope of E ln‖w‖ from t = ${fmt(t0)} to ${fmt(tEnd)} against the scheme's exponent: within 4 SE (from the log-increment variance) + 5 %, with ≥ 98 % of the paths at ‖w‖ < ${LINEAR} (linear regime) at every record`,
+      test: `${lyap.paths} paths at α = r + 0.4, r + 0.8, r + 1.2, slope of E ln‖w‖ from t = ${fmt(t0)} to ${fmt(tEnd)} against the scheme's exponent: within 4 SE (from the log-increment variance) + 5 %, with ≥ 90 % of the paths at ‖w‖ < ${LINEAR} (the linear regime) at every record`,
     }));
 
     // --- left panel: where the final weights sit
