@@ -107,7 +107,7 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
     out: values.out ?? join('out', 'repro', all ? '' : first).replace(/\/$/, ''), resume, force, quiet: values.quiet === true,
   };
   if (parsed.dataDir !== undefined && !existsSync(parsed.dataDir)) throw new UsageError(`--data-dir ${parsed.dataDir} does not exist`, 'give the folder holding the CIFAR binary batches');
-  const command = ['collapse', 'reproduce', ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const command = ['collapse', 'reproduce', ...argv].map(quote).join(' ');
 
   // Nothing touches the disk before every output folder is known to be usable.
   const folders = all ? names.map((n) => join(parsed.out, n)) : [parsed.out];
@@ -156,7 +156,7 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
       if (all && resume && !existsSync(join(dir, CHECKPOINT)) && existsSync(join(dir, 'result.json'))) {
         throw new UsageError(`--resume: ${dir} holds a finished reproduction with other settings, seed or backend; add --force instead to redo it, or pick another --out`);
       }
-      const code = await runOne(engine, info, name, dir, identity, parsed, all ? `${command.replace(/ all\b/, ` ${name}`).replace(/--out \S+/, `--out ${dir}`)}` : command, io, interrupt, entries);
+      const code = await runOne(engine, info, name, dir, identity, parsed, all ? subCommand(name, dir, values.set ?? [], parsed) : command, io, interrupt, entries);
       if (code !== 0) return code;
     }
     if (all) {
@@ -239,6 +239,16 @@ async function runOne(engine: Engine, info: ReturnType<Engine['describe']>, name
     io.stdout.write(lines.join('\n') + '\n');
   }
   return 0;
+}
+
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/** The command that runs one reproduction of `all` on its own, into its folder. */
+function subCommand(name: string, dir: string, sets: readonly string[], p: Parsed): string {
+  const own = sets.filter((s) => s.startsWith(`${name}.`)).flatMap((s) => ['--set', s.slice(name.length + 1)]);
+  return ['collapse', 'reproduce', name, ...(p.scale === 'quick' ? [] : ['--scale', p.scale]), ...own, ...(p.seed === 1 ? [] : ['--seed', String(p.seed)]),
+    ...(p.backend === 'auto' ? [] : ['--backend', p.backend]), ...(p.threads === undefined ? [] : ['--threads', String(p.threads)]), ...(p.dataDir === undefined ? [] : ['--data-dir', p.dataDir]),
+    '--out', dir].map(quote).join(' ');
 }
 
 function duration(seconds: number): string {

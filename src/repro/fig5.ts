@@ -201,7 +201,13 @@ async function train(ctx: ReproContext, data: TeacherStudentData, report: (f: nu
       kernel(0, 0);
       readout(0);
     }
+    let yielded = performance.now();
     while (rec.step < steps) {
+      // Small chunks run synchronously on native: give signal handlers (Ctrl-C) a turn every 20 ms.
+      if (performance.now() - yielded > 20) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
       if (ctx.signal.aborted) throw aborted('the Fig. 5 training');
       // advance to the next log, drop, snapshot or save boundary
       const next = Math.min(steps, (Math.floor(rec.step / logEvery) + 1) * logEvery, rec.step < drop ? drop : Infinity,
