@@ -2,7 +2,7 @@
 # Installs the system packages a fresh Debian bookworm machine lacks for this project:
 # lavapipe (Mesa's software Vulkan driver, from bookworm-backports: bookworm's own Mesa 22.3 is too old
 # for Dawn), cmake and a C++ compiler for the addon, Debian's NumPy for the benchmark peers, and PyTorch for the
-# training interop tests and peers.
+# training interop tests and peers, and SciPy for the clustering tests and peers.
 # Safe to run twice; does nothing it cannot do when not root.
 set -euo pipefail
 log() { echo "[install-system] $*" >&2; }
@@ -13,6 +13,8 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+# SciPy (1.10): averageLinkage is tested against its linkage(); pdist/cdist/linkage are benchmark peers.
+/usr/bin/python3 -c 'import scipy' 2>/dev/null || need+=(python3-scipy)
 # PyTorch CPU (1.13): the training tests load our checkpoints into its modules and its weights into ours.
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 # NumPy's `@` on Debian links the reference BLAS unless OpenBLAS is installed: the matmul peer must be OpenBLAS.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark runner: node bench/run.mjs [kernels] [random] [sde] [matmul] [--quick] [--out bench/results] [--tag NAME]
+// Benchmark runner: node bench/run.mjs [kernels] [random] [sde] [matmul] [train] [analysis] [--quick] [--out bench/results] [--tag NAME]
 // Imports the built package (../dist/index.js: run `npx tsc -p tsconfig.build.json` first).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['kernels', 'random', 'sde', 'matmul'];
+const SUITES = ['kernels', 'random', 'sde', 'matmul', 'train', 'analysis'];
 const USAGE = `usage: node bench/run.mjs [${SUITES.join('] [')}] [--quick] [--out DIR] [--tag NAME]
   suites   which suites to run (default: all)
   --quick  ~10× smaller problems (a smoke run; results get a -quick suffix)

@@ -10,6 +10,7 @@ import { DTYPES, type DType, type HostArray, type HostArrays, type KernelSpec, t
 import type { Distribution } from './rng/philox.js';
 import { planCollapse, runPlan } from './sde/collapse.js';
 import type { CollapseOptions, CollapseResult } from './sde/types.js';
+import { analyzeWeights, type AnalysisOptions, type LayerAnalysis, type WeightsSource } from './analysis/analyze.js';
 import { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainResult } from './train/train.js';
 
 export type BackendChoice = BackendName | 'auto';
@@ -212,6 +213,18 @@ export class Engine {
    */
   async evaluate(options: EvaluateOptions): Promise<{ loss: number; accuracy: number }> {
     return evaluate(this.#live(), options);
+  }
+
+  /**
+   * Collapse analysis of trained weights (PAPER.md §4) with this engine's distance kernel: per layer the vanishing
+   * neurons, the independent ones, their fraction, the effective rank and the clustering of the paper's Fig. 3.
+   * @example
+   * const layers = await engine.analyze(openWeights(readFileSync('out/mnist/model.safetensors'), 'model.safetensors'));
+   * console.log(layers.map((l) => [l.name, l.fraction]));
+   */
+  async analyze(weights: WeightsSource, options: AnalysisOptions = {}): Promise<LayerAnalysis[]> {
+    this.#live();
+    return analyzeWeights(this, weights, options);
   }
 
   /** Releases the backend (GPU device, buffers); the engine cannot be used afterwards. Idempotent. */

@@ -10,6 +10,7 @@ export type {
   Conv2dBackwardArgs, Conv2dForwardArgs, Conv2dGradients, Conv2dParams, Conv2dShape, LinearBackwardArgs, LinearForwardArgs,
 } from './kernels/conv2d.js';
 export type { PhiloxFillParams } from './kernels/philox_fill.js';
+export type { NeuronDistancesArgs, NeuronDistancesParams } from './kernels/neuron_distances.js';
 export type { BatchNorm2dParams } from './kernels/batchnorm2d.js';
 export type { SoftmaxCrossEntropyParams } from './kernels/softmax_cross_entropy.js';
 export type { MseLossParams } from './kernels/mse_loss.js';
@@ -37,3 +38,4 @@ export { loadCifar, loadDataset, loadMnist, syntheticDataset } from './train/dat
 export type { Dataset, Split } from './train/data/datasets.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 export type { NamedTensor, SafetensorsDType } from './io/safetensors.js';
+export * from './analysis/index.js';

@@ -11,6 +11,7 @@ import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
 import { reproBenches, trainingBenches } from './training-problems.js';
 import { layerBenches } from './layers.js';
+import { analysisBenches } from './analysis-problems.js';
 
 /** What bounds a kernel on a machine: its arithmetic (FLOP) or its memory traffic (bytes). */
 export interface Roof {
@@ -259,7 +260,7 @@ function convBench(kernel: 'conv2d_forward' | 'conv2d_backward_input' | 'conv2d_
 }
 
 /** A prepared call whose setup is asynchronous. */
-function deferred(setup: Promise<PreparedCall>): PreparedCall {
+export function deferred(setup: Promise<PreparedCall>): PreparedCall {
   let ready: PreparedCall | undefined;
   const got = setup.then((c) => { ready = c; return c; });
   got.catch(() => {});
@@ -285,6 +286,7 @@ export const kernelBenches: Readonly<Record<string, KernelBench>> = {
   ...trainingBenches,
   ...layerBenches,
   ...reproBenches,
+  ...analysisBenches,
 };
 
 /** Registered kernels that are the machine's ceilings rather than workloads (src/bench/ceilings.ts runs them). */

@@ -11,18 +11,7 @@ import type { SoftmaxCrossEntropyParams } from '../kernels/softmax_cross_entropy
 import { tensorKernels } from '../kernels/registry.js';
 import { TEACHER_STUDENT_STREAM, type TeacherStudentSgdParams } from '../kernels/teacher_student_sgd.js';
 import type { TensorInfo } from '../kernels/types.js';
-import { lcgArray, sizeLabel, tensorCall, type KernelBench, type PreparedCall } from './problems.js';
-
-/** A prepared call whose setup is asynchronous. */
-function later(setup: Promise<PreparedCall>): PreparedCall {
-  let ready: PreparedCall | undefined;
-  const got = setup.then((c) => { ready = c; return c; });
-  got.catch(() => {});
-  return {
-    async run(inner) { await (await got).run(inner); },
-    dispose() { if (ready) ready.dispose(); else got.then((c) => c.dispose(), () => {}); },
-  };
-}
+import { deferred, lcgArray, sizeLabel, tensorCall, type KernelBench } from './problems.js';
 
 const bytes = (name: keyof typeof tensorKernels, params: unknown) => (tensorKernels[name] as unknown as { work(p: unknown, inputs: readonly never[]): number }).work(params, []);
 
@@ -47,7 +36,7 @@ const batchnormBench = (kernel: 'batchnorm2d_forward' | 'batchnorm2d_backward'):
     const inputs = kernel === 'batchnorm2d_forward'
       ? [lcgArray(n, 1), lcgArray(channels, 2), lcgArray(channels, 3)]
       : [lcgArray(n, 1), lcgArray(n, 2), lcgArray(channels, 3), lcgArray(channels, 4), lcgArray(channels, 5).map((v) => 1 + v / 2)];
-    return later(tensorCall(backend, kernel, p.params, inputs));
+    return deferred(tensorCall(backend, kernel, p.params, inputs));
   },
   roofNote: `${kernel}: bytes read and written against the copy bandwidth`,
   peers: [],
@@ -71,7 +60,7 @@ const crossEntropyBench: KernelBench = {
   prepare(backend, p) {
     const { batch } = p.params as SoftmaxCrossEntropyParams;
     const labels = Uint32Array.from({ length: batch }, (_, i) => (i * 37) % CE_CLASSES);
-    return later(tensorCall(backend, 'softmax_cross_entropy', p.params, [lcgArray(batch * CE_CLASSES, 1), labels]));
+    return deferred(tensorCall(backend, 'softmax_cross_entropy', p.params, [lcgArray(batch * CE_CLASSES, 1), labels]));
   },
   roofNote: 'softmax_cross_entropy: bytes read and written against the copy bandwidth',
   peers: [],
@@ -90,7 +79,7 @@ const mseBench: KernelBench = {
     const work = bytes('mse_loss', params);
     return { label: sizeLabel(size), params, work, roof: { bytes: work } };
   },
-  prepare: (backend, p) => later(tensorCall(backend, 'mse_loss', p.params, [lcgArray(p.work / 12, 1), lcgArray(p.work / 12, 2)])),
+  prepare: (backend, p) => deferred(tensorCall(backend, 'mse_loss', p.params, [lcgArray(p.work / 12, 1), lcgArray(p.work / 12, 2)])),
   roofNote: 'mse_loss: bytes read and written against the copy bandwidth',
   peers: [],
 };
@@ -109,7 +98,7 @@ const sgdBench: KernelBench = {
     return { label: sizeLabel(size), params, work, roof: { bytes: work } };
   },
   // Parameters and buffer start as whatever the allocator gave: the timing does not depend on the values.
-  prepare: (backend, p) => later(tensorCall(backend, 'sgd_update', p.params, [lcgArray((p.params as SgdUpdateParams).n ?? 0, 1)])),
+  prepare: (backend, p) => deferred(tensorCall(backend, 'sgd_update', p.params, [lcgArray((p.params as SgdUpdateParams).n ?? 0, 1)])),
   roofNote: 'sgd_update: bytes read and written against the copy bandwidth',
   peers: [],
 };
@@ -143,7 +132,7 @@ const teacherStudentBench: KernelBench = {
     return { label: `${TS_SIGMAS.length}×${size}×${TS_MODES}`, params, work, inputs, roof: { flop: 10 * work } };
   },
   // The state starts as whatever the allocator gave (zeros or a pooled buffer): the timing does not depend on it.
-  prepare: (backend, p) => later(tensorCall(backend, 'teacher_student_sgd', p.params, [lcgArray(TS_MODES, 1).map((v) => 0.6 + 0.5 * v), Float32Array.from(TS_SIGMAS)])),
+  prepare: (backend, p) => deferred(tensorCall(backend, 'teacher_student_sgd', p.params, [lcgArray(TS_MODES, 1).map((v) => 0.6 + 0.5 * v), Float32Array.from(TS_SIGMAS)])),
   roofNote: 'teacher_student_sgd: ~10 FLOP per mode-step (plus a quarter Philox block) against the FMA peak',
   peers: [],
 };

@@ -16,12 +16,15 @@ export class UsageError extends Error {
 /** Largest grid accepted from a linspace or a list (the library's own limit). */
 export const MAX_GRID = 1_000_000;
 
-/** node:util parseArgs in strict mode, its errors reworded as UsageErrors naming the command's help. */
-export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T):
+/**
+ * node:util parseArgs in strict mode, its errors reworded as UsageErrors naming the command's help. Positional
+ * arguments (files) are refused unless `positionals` is true.
+ */
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T, positionals = false):
   ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false, tokens: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals, tokens: true });
   } catch (error) {
     const code = (error as { code?: string }).code;
     let message = error instanceof Error ? error.message : String(error);

@@ -14,7 +14,8 @@ Kernels: matmul (f32 GEMM, GFLOP/s, size m = n = k), philox_fill (standard norma
   per call), em_collapse (Fig. 1's quartic SDE, path-steps/s, size = paths × 100 noise levels × 1000 steps);
   the layers, in bytes moved per second: activation_forward / activation_backward (GELU) and add (size =
   elements), maxpool2d_forward / maxpool2d_backward (size = batch of 64×32×32, 2×2 windows) and
-  global_avgpool_forward / global_avgpool_backward (size = batch of 512×4×4).
+  global_avgpool_forward / global_avgpool_backward (size = batch of 512×4×4); neuron_distances (the collapse
+  analysis's distance matrix, FLOP/s, size = neurons K of 4608 entries, against SciPy's pdist).
   Default: all of them.
 
 Options:

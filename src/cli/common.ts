@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { MAX_THREADS } from '../validate.js';
 import type { BackendChoice, EngineDescription } from '../engine.js';
 import { parseInteger, UsageError } from './args.js';
@@ -94,5 +95,14 @@ export class Interrupt {
   dispose(): void {
     process.off('SIGINT', this.#handler);
     process.off('SIGTERM', this.#handler);
+  }
+}
+
+/** The package's version, for run.json files ('unknown' if package.json cannot be read). */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
 }

@@ -15,6 +15,8 @@ Commands:
   trajectories   sampled paths per noise level with the stationary density (Fig. 1, left)
   models         list the built-in models, their parameters and suggested settings
   train          SGD on a network (mnist-cnn, mlp, vgg16, resnet18) and a dataset: metrics, curves, weights
+  analyze        collapse of trained weights: vanishing and identical neurons per layer, distance matrices
+  compare        fraction of independent neurons per layer across training runs (by learning rate / label noise)
   bench          measure the kernels on this machine: rates, fraction of its ceilings, peers
   reproduce      the paper's experiments, one command per figure: figures, data and a report with verdicts
   help [command] this text, or a command's help
@@ -28,6 +30,7 @@ Examples:
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
   collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --out out/mnist
   collapse reproduce all --scale quick --out out/repro
+  collapse analyze out/mnist --out out/mnist-analysis
 
 Exit codes: 0 done, 2 bad input or an unusable --out (nothing written), 74 a full or failing disk (nothing
 half-written; run again), 130 interrupted (resume with --resume), 1 unexpected error (set COLLAPSE_DEBUG=1 to see
@@ -305,4 +308,99 @@ Examples:
   collapse reproduce all --scale quick --out out/repro --resume
 `;
 
-export const HELP: Readonly<Record<string, string>> = { reproduce: REPRODUCE_HELP, train: TRAIN_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };
+const ANALYSIS_SETTINGS = `Measures (PAPER.md §4):
+  --tau T           two neurons are identical when their normalized distance
+                    d(a, b) = 2‖a − b‖² / (‖a‖² + ‖b‖² + ε) of concatenated vectors is below T (default 0.1)
+  --vanish V        a neuron vanishes when its concatenated vector's norm is below V × the layer's largest
+                    (default 0.1); vanishing neurons are left out of the grouping but counted in the fraction
+  --epsilon E       ε of the distance (default 1e-8)
+  --layers A,B,..   analyse only these layers (default: every layer but the last of the chain)`;
+
+export const ANALYZE_HELP = `collapse analyze: how collapsed a trained network is (PAPER.md §4)
+
+For every layer (a convolution's output channels, a linear layer's units), each neuron has an incoming vector
+(its filter or weight row, then its bias), an outgoing vector (the next layer's weights that read it: W[:, c]
+of the next convolution, the columns of channel c in the linear layer after a flatten) and their
+concatenation. The normalized distances between neurons, d = 0 for identical and 2 for orthogonal vectors of
+equal norm, are computed by the engine's neuron_distances kernel (by differences, so near-identical neurons keep
+their accuracy). Per layer: the vanishing neurons, the paper's greedy count of independent neurons (and
+connected components beside it), the fraction of independent neurons, the effective rank, and the paper's
+Fig. 3 pair: incoming and outgoing distance matrices in the order of average-linkage clusters.
+
+Usage: collapse analyze CHECKPOINT [options] --out DIR
+
+CHECKPOINT          a model.safetensors or checkpoints/step-N.safetensors written by collapse train, a run
+                    folder (its model.safetensors), or a safetensors file trained elsewhere with --layer-map
+  --layer-map FILE  JSON naming the layers of a file trained elsewhere, in order (the last only supplies the
+                    outgoing vectors of the one before):
+                      {"layers": ["features.0", "features.2", ..., "classifier.6"]}      (module prefixes:
+                                     weight PREFIX.weight, bias PREFIX.bias when the file has it), or
+                      {"layers": [{"name": "conv1", "weight": "features.0.weight", "bias": "features.0.bias"}, ...]}
+                    A PyTorch VGG-16 saved with safetensors.torch.save_file(model.state_dict(), ...): features.0,
+                    .2, .5, .7, .10, .12, .14, .17, .19, .21, .24, .26, .28, classifier.0, .3, .6 (see README.md).
+                    Leave out residual shortcuts and BatchNorm (the paper ignores them).
+
+${ANALYSIS_SETTINGS}
+
+Output:
+  --figures LIST    layers whose distance-matrix pair is drawn: all (default), none, or names
+  --matrices        also write distances.safetensors: <layer>.incoming/.outgoing/.concatenated (K × K, F32)
+                    and <layer>.order (I32)
+  --out DIR         output folder (default out/analysis-<file name>)
+  --force           replace the analysis --out holds
+  --backend B       auto | webgpu | native | js (default auto); --threads N for native
+  --quiet           no progress and no summary
+
+Files written to DIR (together, as one step):
+  report.json       per layer: neurons, dims, tensors used, vanishing (indices), independent, fraction,
+                    components, componentFraction, effectiveRank, groups (each identical group: key first),
+                    clusters, order, clusterSizes; the source file (sha256, model, step) and the settings
+  layers.csv        one row per layer: the counts and fractions
+  fractions.png/.svg  fraction of independent neurons per layer (greedy grouping and connected components)
+  distances-<layer>.png/.svg  the Fig. 3 pair: incoming and outgoing distance matrices, colour scale [0, 2.5]
+  run.json          backend, device, date, seconds
+
+Where this differs from the paper's code (PAPER.md §6): conv13 gets its own concatenated vectors (the code
+reused conv12's), layers keep their own names (the code shifted ResNet's by one), vanishing is judged on the
+concatenated vector (the code's HEAD; its published figures used the incoming one), one ε = 1e-8 everywhere.
+
+Examples:
+  collapse train --model mnist-cnn --lr 0.1 --label-noise 0.5 --steps 2000 --out out/noisy
+  collapse analyze out/noisy --out out/noisy-analysis
+  collapse analyze vgg16.safetensors --layer-map vgg16-map.json --layers features.28 --out out/vgg
+`;
+
+export const COMPARE_HELP = `collapse compare: fraction of independent neurons across training runs (the paper's Fig. 4)
+
+Analyses the final weights of each run (as 'collapse analyze', concatenated distances only), groups the runs by
+the setting that differs between them (the learning rate or the label noise read from their summary.json)
+and draws the fraction of independent neurons per layer, one line per group, mean ± standard deviation
+(ddof = 0) over the runs of a group (replicates, e.g. different --seed).
+
+Usage: collapse compare RUN_DIR... [options] --out DIR
+
+RUN_DIR             folders written by collapse train (summary.json and model.safetensors), one network
+  --group-by G      auto (default: the setting that varies; both when both do), lr, label-noise
+
+${ANALYSIS_SETTINGS}
+
+Output:
+  --out DIR         output folder (default out/compare)
+  --force           replace the comparison --out holds
+  --backend B       auto | webgpu | native | js (default auto); --threads N for native
+  --quiet           no progress and no summary
+
+Files written to DIR (together, as one step):
+  compare.json      per run: its settings and per-layer counts and fractions; per group: mean, std and
+                    replicates per layer (greedy and connected components)
+  compare.csv       one row per (group, layer): mean, std, replicates
+  fractions.png/.svg  the figure
+  run.json          backend, device, date, seconds
+
+Example (a learning-rate sweep, two seeds each):
+  for lr in 0.01 0.1; do for s in 1 2; do
+    collapse train --model mlp --widths 64,64 --lr $lr --seed $s --steps 1000 --out out/lr$lr-s$s; done; done
+  collapse compare out/lr*-s* --out out/lr-sweep
+`;
+
+export const HELP: Readonly<Record<string, string>> = { reproduce: REPRODUCE_HELP, train: TRAIN_HELP, analyze: ANALYZE_HELP, compare: COMPARE_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `collapse` command line: `sweep`, `trajectories`, `train`, `models`, `bench`, `reproduce`. Exit codes: 0 done, 1 unexpected error,
+ * The `collapse` command line: `sweep`, `trajectories`, `train`, `analyze`, `compare`, `models`, `bench`, `reproduce`. Exit codes: 0 done, 1 unexpected error,
  * 2 bad input, an unusable --out or a library error (nothing written), 74 a full or failing disk (nothing
  * half-written), 130/143 interrupted.
  */
@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   trajectories: async () => (await import('./trajectories.js')).trajectoriesCommand,
   models: async () => (await import('./models.js')).modelsCommand,
   train: async () => (await import('./train.js')).trainCommand,
+  analyze: async () => (await import('./analyze.js')).analyzeCommand,
+  compare: async () => (await import('./analyze.js')).compareCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
   reproduce: async () => (await import('./reproduce.js')).reproduceCommand,
 };
@@ -49,7 +51,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!load) {
-      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, train, models, bench or reproduce)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
+      throw new UsageError(command.startsWith('-') ? `'${command}' needs a command before it (sweep, trajectories, train, analyze, compare, models, bench or reproduce)` : `unknown command '${command}'; the commands are ${Object.keys(COMMANDS).join(', ')}`, `see 'collapse --help'`);
     }
     return await (await load())(rest, io);
   } catch (error) {

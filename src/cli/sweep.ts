@@ -8,7 +8,7 @@ import { fmt } from '../plot/render.js';
 import { mergeResults, planCollapse } from '../sde/collapse.js';
 import type { CollapseOptions, CollapseResult } from '../sde/types.js';
 import { checkSweep, findModel, parseCommand, parseGrid, parseInteger, parseIntegerList, parsePositive, parseSets, UsageError } from './args.js';
-import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, parseRunSettings, reasonNote } from './common.js';
+import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, packageVersion, parseRunSettings, reasonNote } from './common.js';
 import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson, writeAtomic } from './files.js';
 import { SWEEP_HELP } from './help.js';
 import { duration, human, ProgressBar } from './progress.js';
@@ -150,14 +150,6 @@ export async function sweepCommand(argv: string[], io: Io): Promise<number> {
     lock?.release();
     removeCreated(out, created); // only if it stayed empty
     engine.close();
-  }
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -11,6 +11,7 @@ import { emCollapse } from './em_collapse.js';
 import { fmaPeak } from './fma_peak.js';
 import { globalAvgpoolBackward, globalAvgpoolForward } from './global_avgpool.js';
 import { matmul, matmulHost } from './matmul.js';
+import { neuronDistances, neuronDistancesHost } from './neuron_distances.js';
 import { mseLoss } from './mse_loss.js';
 import { maxpool2dBackward, maxpool2dForward } from './maxpool2d.js';
 import { philoxFill } from './philox_fill.js';
@@ -38,6 +39,8 @@ export const tensorKernels = {
   add,
   // Batch norm, losses, the optimizer step.
   ...trainingKernels,
+  // Collapse analysis: normalized distances between neuron vectors (src/kernels/neuron_distances.ts).
+  neuron_distances: neuronDistances,
   // Fig. 5's diagonal linear teacher–student model, many runs at once (src/repro/fig5.ts).
   teacher_student_sgd: teacherStudentSgd,
 } as const satisfies Record<string, KernelSpec<never>>;
@@ -50,6 +53,7 @@ export const hostKernels = {
   conv2dBackward: conv2dBackwardHost,
   linearForward: linearForwardHost,
   linearBackward: linearBackwardHost,
+  neuronDistances: neuronDistancesHost,
 } as const satisfies Record<string, HostKernel<never, unknown>>;
 
 export type TensorKernelName = keyof typeof tensorKernels;

@@ -6,3 +6,8 @@ export { collapseFigure, collapseSpec, paramsText, SERIES_COLORS, stepLabel } fr
 export type { CollapseFigureOptions } from './collapse.js';
 export { noiseSymbol, trajectoriesFigure, trajectoriesSpec } from './trajectories.js';
 export type { SidePanel, TrajectoriesFigureOptions } from './trajectories.js';
+export { distanceFigure, distanceSpec, matrixImage, DISTANCE_DOMAIN } from './distances.js';
+export type { DistanceFigureInput, DistanceFigureOptions } from './distances.js';
+export { fractionFigure, fractionSpec, meanStd } from './fractions.js';
+export type { FractionFigureInput, FractionSeries } from './fractions.js';
+export { encodePng } from './png.js';

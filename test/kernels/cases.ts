@@ -9,6 +9,7 @@ import type { MatmulParams } from '../../src/kernels/matmul.js';
 import type { PhiloxFillParams } from '../../src/kernels/philox_fill.js';
 import type { FmaPeakParams } from '../../src/kernels/fma_peak.js';
 import type { StreamCopyParams } from '../../src/kernels/stream_copy.js';
+import { analysisConformance } from './cases/analysis.js';
 import { normConformance } from './cases/norm.js';
 import { layers } from './cases/layers.js';
 import { conv2dConformance } from './cases/conv2d.js';
@@ -111,4 +112,4 @@ const streamCopy: ConformanceEntry<StreamCopyParams> = {
   tolerance: () => () => 0,
 };
 
-export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...normConformance, ...layers, ...conv2dConformance, ...reproConformance } as never;
+export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...normConformance, ...layers, ...conv2dConformance, ...analysisConformance, ...reproConformance } as never;
