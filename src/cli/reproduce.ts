@@ -11,7 +11,7 @@ import { createEngine, type Engine } from '../engine.js';
 import { CollapseError } from '../errors.js';
 import { REPRODUCTIONS } from '../repro/registry.js';
 import { renderIndexHtml, renderIndexMarkdown, renderReport, resultJson, showSetting, verdictSummary, type IndexEntry, type RunInfo } from '../repro/report.js';
-import { reproduce, resolveSettings, type ReproCheckpoint, type ReproResult } from '../repro/run.js';
+import { reproduce, resolveSettings, type BlobStore, type ReproCheckpoint, type ReproResult } from '../repro/run.js';
 import type { Reproduction, ScaleName, SettingValue } from '../repro/types.js';
 import { parseCommand, parseGrid, parseIntegerList, parseNumber, UsageError } from './args.js';
 import { Interrupt, type Io, parseRunSettings, reasonNote } from './common.js';
@@ -21,6 +21,21 @@ import { ProgressBar } from './progress.js';
 
 const CHECKPOINT_VERSION = 1;
 const CHECKPOINT = 'checkpoint.json';
+/** The folder of a run's binary intermediates (trained weights, training checkpoints) while it is unfinished. */
+const BLOBS = '.stages';
+
+/** Blobs as files of `dir` (created on the first write; each file written atomically). */
+function folderBlobs(dir: string): BlobStore {
+  return {
+    read(name) {
+      try { return readFileSync(join(dir, name)); } catch { return undefined; }
+    },
+    write(name, bytes) {
+      makeOutDir(dir);
+      writeAtomic(join(dir, name), bytes);
+    },
+  };
+}
 
 /** What a checkpoint must match to be resumed. */
 interface Identity {
@@ -179,7 +194,10 @@ async function runOne(engine: Engine, info: ReturnType<Engine['describe']>, name
   const checkpointPath = join(dir, CHECKPOINT);
   let resumeFrom: ReproCheckpoint | undefined;
   if (parsed.resume && existsSync(checkpointPath)) resumeFrom = loadCheckpoint(checkpointPath, identity);
-  else if (parsed.force) rmSync(checkpointPath, { force: true });
+  else if (parsed.force) {
+    rmSync(checkpointPath, { force: true });
+    rmSync(join(dir, BLOBS), { recursive: true, force: true });
+  }
   const bar = new ProgressBar(io.stderr, !parsed.quiet && io.stderr.isTTY === true);
   interrupt.message = 'stopping; finished stages are kept in the checkpoint';
   interrupt.beforeMessage = () => bar.clear();
@@ -193,6 +211,7 @@ async function runOne(engine: Engine, info: ReturnType<Engine['describe']>, name
       scale: parsed.scale, set: parsed.sets[name], seed: parsed.seed, signal: interrupt.signal,
       ...(parsed.dataDir === undefined ? {} : { dataDir: parsed.dataDir }),
       ...(resumeFrom ? { resume: resumeFrom } : {}),
+      blobs: folderBlobs(join(dir, BLOBS)),
       onProgress: (p) => {
         const seconds = (performance.now() - t0) / 1000;
         const rate = seconds > 1 && p.fraction > 0 ? p.fraction / seconds : 0;
@@ -231,6 +250,7 @@ async function runOne(engine: Engine, info: ReturnType<Engine['describe']>, name
     return interrupt.code;
   }
   commitFiles(dir, files, [CHECKPOINT]);
+  rmSync(join(dir, BLOBS), { recursive: true, force: true });
   entries.push({ name, figure: result.figure, title: result.title, claims: result.claims, figures: result.figures, wallSeconds: runInfo.wallSeconds, backend: info.backend });
   if (!parsed.quiet) {
     const lines = [`${result.figure} (${name}): ${verdictSummary(result.claims)} — ${duration(runInfo.wallSeconds)} on ${info.backend}`];

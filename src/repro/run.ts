@@ -29,6 +29,20 @@ export interface ReproduceOptions {
   readonly resume?: ReproCheckpoint;
   /** Called with the whole checkpoint each time a stage finishes or a long stage saves its state. */
   readonly onCheckpoint?: (checkpoint: ReproCheckpoint) => void;
+  /** Where large binary intermediates go (default: memory, for this call only). Names are letters, digits, `.`, `-`, `_`. */
+  readonly blobs?: BlobStore;
+}
+
+/** Storage of a reproduction's binary intermediates (see ReproContext.readBlob). */
+export interface BlobStore {
+  read(name: string): Uint8Array | undefined;
+  write(name: string, bytes: Uint8Array): void;
+}
+
+/** A blob store in memory. */
+export function memoryBlobs(): BlobStore {
+  const map = new Map<string, Uint8Array>();
+  return { read: (name) => map.get(name), write: (name, bytes) => { map.set(name, bytes); } };
 }
 
 export interface ReproResult {
@@ -130,6 +144,11 @@ export async function reproduce(engine: Engine, name: string, options: Reproduce
     options.onProgress?.({ fraction: Math.min(1, fraction), stage, stagesDone, stages: plan.length, ...(note ? { note } : {}) });
   };
   const persist = () => options.onCheckpoint?.({ stages: checkpoint.stages, state: checkpoint.state });
+  const blobs = options.blobs ?? memoryBlobs();
+  const blobName = (name: string) => {
+    if (!/^[\w.-]+$/.test(name)) throw invalidArgument('blob name', name, 'letters, digits, ".", "-" or "_"');
+    return name;
+  };
   const context: ReproContext = {
     engine,
     settings,
@@ -161,6 +180,8 @@ export async function reproduce(engine: Engine, name: string, options: Reproduce
       checkpoint.state[key] = JSON.parse(JSON.stringify(value));
       persist();
     },
+    readBlob: (name) => blobs.read(blobName(name)),
+    writeBlob: (name, bytes) => blobs.write(blobName(name), bytes),
   };
   let outcome;
   try {

@@ -107,6 +107,12 @@ export interface ReproContext {
   load<T>(key: string): T | undefined;
   /** Saves the intermediate state of a long stage into the checkpoint (written at once). */
   save(key: string, value: unknown): void;
+  /**
+   * Large binary intermediates (trained weights, training checkpoints) kept beside the checkpoint, by name (the
+   * CLI: files in DIR/.stages/, removed when the run finishes); undefined when absent.
+   */
+  readBlob(name: string): Uint8Array | undefined;
+  writeBlob(name: string, bytes: Uint8Array): void;
 }
 
 export interface Reproduction {
