@@ -262,10 +262,16 @@ Reproductions:
          ζ_c = √(2μ) and the finite-time theory
   fig2   Fig. 2: the single tanh neuron: final weights over the loss landscape; P(‖w‖ < ε) against α with the
          threshold Σxy/Σx² (Theorem 5.1) at the paper's record times
+  fig3   Fig. 3: distance matrices (incoming / outgoing) of a shallow and two deep layers of a trained VGG-16
+  fig4   Fig. 4: the fraction of independent neurons per layer against the learning rate and the label noise
   fig5   Fig. 5: the linear teacher–student with label noise (256 seeds × 5 σ on the device in one batch):
          train/test loss with the learning-rate drop, learned vs empirical singular values against the
          soft threshold ŝ* − ησ²/2, regrowth after the drop
+  fig6   Fig. 6: phase 1 at a large lr, phase 2 fine-tuned from several drop steps: test accuracy and collapse
   toy    appendix: two GELU neurons with heavy-ball momentum: ‖w₁ − w₂‖² over steps for the lr and σ sweeps
+  fig3, fig4 and fig6 train VGG-16 (GELU, PAPER.md §5.1): quick is a narrow one on MNIST (32×32) for a few
+  thousand steps, which moves the nearest-neighbour distances but too little to merge neurons; paper is
+  CIFAR-10 (--data-dir) at full width for 10⁵–10⁶ steps (days on a CPU, hours on a GPU)
 
 Options:
   --scale S         quick (default: minutes on 2 CPU cores) or paper (the paper's full size); 'list' shows both

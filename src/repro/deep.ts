@@ -10,6 +10,8 @@ import { openWeights, type LayerAnalysis } from '../analysis/index.js';
 import { invalidArgument } from '../errors.js';
 import type { Model } from '../train/graph.js';
 import { buildModel } from '../train/presets.js';
+import { encodeModel } from '../train/checkpoint.js';
+import { initialParameters } from '../train/init.js';
 import type { MetricsRow } from '../train/train.js';
 import { loadCifar, loadMnist, type Dataset } from '../train/data/datasets.js';
 import { fmt } from '../plot/render.js';
@@ -156,25 +158,46 @@ function nearest(d: Float32Array, k: number): number {
   return sum / k;
 }
 
+/** Every layer's measures of weights (safetensors bytes), with the matrices of the `matrices` layers. */
+async function analyzeBytes(ctx: ReproContext, bytes: Uint8Array, what: string, matrices: readonly string[]): Promise<LayerSummary[]> {
+  const out: LayerSummary[] = [];
+  await ctx.engine.analyze(openWeights(bytes, what), {
+    figure: matrices.length > 0, keepMatrices: true, effectiveRank: false, signal: ctx.signal,
+    onLayer: (l: LayerAnalysis) => {
+      const m = l.matrices!;
+      const withMatrices = matrices.includes(l.name) && m.incoming.length > 0;
+      out.push({
+        name: l.name, neurons: l.neurons, fraction: l.fraction, independent: l.independent, vanishing: l.vanishing.length,
+        largestGroup: Math.max(1, ...l.groups.map((g) => g.length)), nearest: nearest(m.concatenated, l.neurons),
+        ...(withMatrices ? { incoming: b64(m.incoming), outgoing: b64(m.outgoing), concatenated: b64(m.concatenated), order: l.order, clusterSizes: l.clusterSizes } : {}),
+      });
+    },
+  });
+  return out;
+}
+
 /** The collapse analysis of a weights blob as a stage: every layer's measures, the matrices of `matrices` layers. */
 export function analysisStage(ctx: ReproContext, key: string, weights: string, matrices: readonly string[] = []): Promise<LayerSummary[]> {
   return ctx.stage(key, async () => {
     const bytes = ctx.readBlob(weights);
     if (!bytes) throw new Error(`${key}: the weights ${weights} are missing`);
-    const out: LayerSummary[] = [];
-    await ctx.engine.analyze(openWeights(bytes, weights), {
-      figure: matrices.length > 0, keepMatrices: true, effectiveRank: false, signal: ctx.signal,
-      onLayer: (l: LayerAnalysis) => {
-        const m = l.matrices!;
-        const withMatrices = matrices.includes(l.name) && m.incoming.length > 0;
-        out.push({
-          name: l.name, neurons: l.neurons, fraction: l.fraction, independent: l.independent, vanishing: l.vanishing.length,
-          largestGroup: Math.max(1, ...l.groups.map((g) => g.length)), nearest: nearest(m.concatenated, l.neurons),
-          ...(withMatrices ? { incoming: b64(m.incoming), outgoing: b64(m.outgoing), concatenated: b64(m.concatenated), order: l.order, clusterSizes: l.clusterSizes } : {}),
-        });
-      },
-    });
-    return out;
+    return analyzeBytes(ctx, bytes, weights, matrices);
+  });
+}
+
+/**
+ * The same analysis of the initial weights of a run with `seed` (before any step): the baseline against which the
+ * nearest-neighbour distance shows how far training moved each layer toward collapse. Layers of different widths
+ * differ at initialisation (more neurons, nearer neighbours), so layers are compared by their change.
+ */
+export function initialStage(ctx: ReproContext, key: string, seed: number): Promise<LayerSummary[]> {
+  return ctx.stage(key, async () => {
+    const model = vggFor(await loadData(ctx), ctx.settings);
+    const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+    const bytes = encodeModel(model, {
+      params: initialParameters(model, seed), buffers: new Map(model.buffers.map((b) => [b.name, new Float32Array(size(b.shape)).fill(b.value)])), batchesTracked: 0,
+    }, 0);
+    return analyzeBytes(ctx, bytes, 'the initial weights', []);
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { fractionFigure } from '../plot/fractions.js';
 import { fmt } from '../plot/render.js';
-import { analysisStage, deepDifferences, DEEP_LAYERS, EARLY_LAYERS, layerMean, NET_SETTINGS, netText, replicateSeed, trainStage, type LayerSummary, type TrainedRun } from './deep.js';
+import { analysisStage, deepDifferences, DEEP_LAYERS, EARLY_LAYERS, initialStage, layerMean, NET_SETTINGS, netText, replicateSeed, trainStage, type LayerSummary, type TrainedRun } from './deep.js';
 import { claim, csv, num, table, verdictOf } from './stats.js';
 import type { Claim, Reproduction, Settings } from './types.js';
 
@@ -40,6 +40,7 @@ export const fig4: Reproduction = {
         { key: `lr=${lr}/r${i}`, work: n(s, 'lrSteps') * scale, label: `lr sweep: lr = ${fmt(lr)}, replicate ${i + 1}` },
         { key: `lr=${lr}/r${i}/analysis`, work: scale * 50, label: `analysis lr = ${fmt(lr)}, replicate ${i + 1}` },
       ]).flat()),
+      ...Array.from({ length: r }, (_, i) => ({ key: `initial/r${i}`, work: scale * 50, label: `the initial weights, replicate ${i + 1}` })),
       ...list(s, 'noises').flatMap((p) => Array.from({ length: r }, (_, i) => [
         { key: `noise=${p}/r${i}`, work: n(s, 'noiseSteps') * scale, label: `noise sweep: p = ${fmt(p)}, replicate ${i + 1}` },
         { key: `noise=${p}/r${i}/analysis`, work: scale * 50, label: `analysis p = ${fmt(p)}, replicate ${i + 1}` },
@@ -64,6 +65,9 @@ export const fig4: Reproduction = {
     };
     const lrRuns = await sweep('lr', list(s, 'lrs'));
     const noiseRuns = await sweep('noise', list(s, 'noises'));
+    const initial: LayerSummary[][] = [];
+    for (let r = 0; r < R; r++) initial.push(await initialStage(ctx, `initial/r${r}`, replicateSeed(ctx.seed, r)));
+    const initialDeep = initial.reduce((a, l) => a + layerMean(l, DEEP_LAYERS, (x) => x.nearest), 0) / R;
     const layerNames = lrRuns[0]?.layers.map((l) => l.name) ?? [];
     const claims: Claim[] = [];
 
@@ -86,7 +90,7 @@ export const fig4: Reproduction = {
       return claim({
         id: `${what}-direction`,
         statement: `More ${what === 'lr' ? 'learning rate' : 'label noise'} leaves fewer independent neurons (conv8–fc15)`,
-        measured: `fraction ${rows.map((x) => `${fmt(x.value)} → ${num(x.deepFraction, 3)}`).join(', ')}; nearest-neighbour distance ${rows.map((x) => num(x.deepNearest, 3)).join(', ')}`,
+        measured: `fraction ${rows.map((x) => `${fmt(x.value)} → ${num(x.deepFraction, 3)}`).join(', ')}; nearest-neighbour distance ${rows.map((x) => num(x.deepNearest, 3)).join(', ')} (${num(initialDeep, 3)} at initialisation)`,
         theory: 'more gradient noise (larger η, noisier labels) makes the invariant sets more attractive (Theorems 4.1, 4.2)',
         paper,
         verdict: fractionDown ? (distanceDown ? 'reproduced' : 'partly reproduced') : distanceDown ? 'partly reproduced' : 'not reproduced',
@@ -126,7 +130,9 @@ export const fig4: Reproduction = {
     const noiseFigure = await fractionFigure({ layers: layerNames, series: series(noiseRuns, (v) => `p = ${fmt(v)}`, (l) => l.fraction), legendTitle: 'label noise', title: `Fig. 4: fraction of independent neurons, label-noise sweep (lr ${fmt(n(s, 'noiseLr'))})`, subtitle: sub(n(s, 'noiseSteps')) });
     const nnFigure = await fractionFigure({
       layers: layerNames, yDomain: [0, 2], yTitle: 'mean distance to the nearest neuron',
-      series: [...series(lrRuns, (v) => `lr ${fmt(v)}`, (l) => l.nearest), ...series(noiseRuns, (v) => `p = ${fmt(v)} (lr ${fmt(n(s, 'noiseLr'))})`, (l) => l.nearest)],
+      series: [
+        { label: 'initialisation', replicates: initial.map((layers) => layerNames.map((name) => layers.find((l) => l.name === name)?.nearest ?? null)) },
+        ...series(lrRuns, (v) => `lr ${fmt(v)}`, (l) => l.nearest), ...series(noiseRuns, (v) => `p = ${fmt(v)} (lr ${fmt(n(s, 'noiseLr'))})`, (l) => l.nearest)],
       legendTitle: 'setting', title: 'Distance of each neuron to its nearest neighbour (collapse: → 0)', subtitle: `${netText(s)}; normalised distance of concatenated vectors, 2 for orthogonal neurons`,
     });
     const rows = (runs: Run[], what: string) => runs.flatMap((x) => x.layers.map((l) => [what, x.value, x.replicate, l.name, l.neurons, l.independent, l.fraction, l.vanishing, l.largestGroup, l.nearest, x.run.testAccuracy]));
@@ -142,10 +148,10 @@ export const fig4: Reproduction = {
       files: [{ name: 'fig4-layers.csv', content: csv(['sweep', 'value', 'replicate', 'layer', 'neurons', 'independent', 'fraction', 'vanishing', 'largestGroup', 'nearestDistance', 'testAccuracy'], [...rows(lrRuns, 'lr'), ...rows(noiseRuns, 'noise')]), description: 'every run\'s per-layer measures' }],
       sections: [
         { title: 'Learning-rate sweep (means over replicates)', body: tableOf(lrSum, 'lr') },
-        { title: 'Label-noise sweep (means over replicates)', body: tableOf(noiseSum, 'label noise') },
+        { title: 'Label-noise sweep (means over replicates)', body: tableOf(noiseSum, 'label noise') + `\n\nAt initialisation the nearest-neighbour distance of conv8–fc15 is ${num(initialDeep, 3)}.` },
       ],
       differences: deepDifferences(s),
-      measured: { lr: lrSum, noise: noiseSum },
+      measured: { lr: lrSum, noise: noiseSum, initialDeepNearest: initialDeep },
     };
   },
 };

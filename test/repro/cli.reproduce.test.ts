@@ -27,6 +27,9 @@ const TINY: Record<string, string[]> = {
   fig2: ['alpha=0.5,1.5', 'paths=20', 'record=500,1000', 'landscapeSteps=1000', 'landscapePaths=4', 'lyapunovPaths=20'],
   fig5: ['seeds=4', 'steps=2000', 'dropStep=1500'],
   toy: ['steps=500', 'seeds=2', 'lrs=0.1,0.5', 'sigmas=0,0.1'],
+  fig3: ['steps=50', 'batch=8', 'warmup=10'],
+  fig4: ['lrs=0.005', 'noises=0', 'lrSteps=50', 'noiseSteps=50', 'batch=8', 'warmup=10'],
+  fig6: ['drops=50,100', 'phase2Steps=50', 'phase2Decay=0', 'batch=8', 'warmup=10'],
 };
 const sets = (name: string, qualified = false) => TINY[name].flatMap((s) => ['--set', qualified ? `${name}.${s}` : s]);
 
@@ -34,17 +37,19 @@ describe('collapse reproduce: help and bad input', () => {
   it('--help, help reproduce and list describe every reproduction and its settings', () => {
     const help = cli(['--help']);
     expect(help.code).toBe(0);
-    for (const text of ['fig1', 'fig2', 'fig5', 'toy', '--scale', '--set', '--resume', 'report.md', 'index.html']) expect(help.stdout).toContain(text);
+    for (const text of ['fig1', 'fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'toy', '--scale', '--set', '--data-dir', '--resume', 'report.md', 'index.html']) expect(help.stdout).toContain(text);
     expect(spawnSync(process.execPath, [MAIN, 'help', 'reproduce'], { encoding: 'utf8' }).stdout).toBe(help.stdout);
     const list = cli(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/fig1 +Fig\. 1[\s\S]*zeta +quick 0:3:61, paper 0:3:100/);
     const json = JSON.parse(cli(['list', '--json']).stdout) as { name: string; settings: Record<string, unknown> }[];
-    expect(json.map((r) => r.name)).toEqual(['fig1', 'fig2', 'fig5', 'toy']);
+    expect(json.map((r) => r.name)).toEqual(['fig1', 'fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'toy']);
   });
 
   it.each([
-    [['fig9'], /unknown reproduction 'fig9'; the reproductions are fig1, fig2, fig5, toy/],
+    [['fig9'], /unknown reproduction 'fig9'; the reproductions are fig1, fig2, fig3, fig4, fig5, fig6, toy/],
+    [['fig3', '--set', 'data=imagenet'], /one of mnist, cifar10, cifar100/],
+    [['fig3', '--data-dir', '/nonexistent/cifar'], /--data-dir \/nonexistent\/cifar does not exist/],
     [['fig1', '--scale', 'huge'], /--scale must be quick or paper; got 'huge'/],
     [['fig1', '--set', 'pathz=3'], /fig1 has no setting 'pathz'; its settings are mu, zeta, paths/],
     [['fig1', '--set', 'paths=many'], /--set paths must be a number; got 'many'/],
@@ -144,20 +149,20 @@ describe('collapse reproduce: a run', () => {
     const args = ['all', ...Object.keys(TINY).flatMap((n) => sets(n, true)), '--backend', 'native', '--out', out];
     const r = cli(args);
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['fig1', 'fig2', 'fig5', 'index.html', 'index.md', 'toy']);
+    expect(readdirSync(out).sort()).toEqual(['fig1', 'fig2', 'fig3', 'fig4', 'fig5', 'fig6', 'index.html', 'index.md', 'toy']);
     for (const name of Object.keys(TINY)) expect(existsSync(join(out, name, 'report.md'))).toBe(true);
     const md = read(join(out, 'index.md'));
-    for (const text of ['| Fig. 1 |', '| Fig. 2 |', '| Fig. 5 |', '| Appendix toy |', '(fig1/report.md)', '![', 'fig5/fig5-loss.png']) expect(md).toContain(text);
+    for (const text of ['| Fig. 1 |', '| Fig. 2 |', '| Fig. 3 |', '| Fig. 4 |', '| Fig. 5 |', '| Fig. 6 |', '| Appendix toy |', '(fig1/report.md)', '![', 'fig5/fig5-loss.png']) expect(md).toContain(text);
     const html = read(join(out, 'index.html'));
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBe(7);
+    expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBe(15);
     expect(html).toContain('href="fig2/report.md"');
     const report = read(join(out, 'fig1', 'report.md'));
     expect(report).toContain(`--out ${join(out, 'fig1')}`);
 
     const again = cli([...args, '--resume']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout.match(/already finished in .*, kept/g)?.length).toBe(4);
+    expect(again.stdout.match(/already finished in .*, kept/g)?.length).toBe(7);
     expect(cli(args).stderr).toMatch(/already holds a finished reproduction/);
   });
 });

@@ -176,7 +176,7 @@ describe('settings', () => {
       expect((error as CollapseError).code).toBe('INVALID_ARGUMENT');
       expect((error as Error).message).toMatch(pattern);
     };
-    await refused(reproduce(engine, 'fig9'), /reproduction must be one of fig1, fig2, fig5, toy/);
+    await refused(reproduce(engine, 'fig9'), /reproduction must be one of fig1, fig2, fig3, fig4, fig5, fig6, toy/);
     await refused(reproduce(engine, 'fig1', { set: { pathz: 3 } }), /one of mu, zeta, paths/);
     await refused(reproduce(engine, 'fig1', { set: { paths: 2.5 } }), /paths.*an integer/);
     await refused(reproduce(engine, 'fig1', { set: { paths: 1 } }), /≥ 10/);
