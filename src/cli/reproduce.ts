@@ -175,7 +175,8 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
       if (code !== 0) return code;
     }
     if (all) {
-      const header = { command, scale, backend: `${info.backend} (${info.device})`, wallSeconds: (performance.now() - started) / 1000, finished: new Date().toISOString() };
+      // the reproductions' own wall times (a resumed `all` keeps the finished ones and their times)
+      const header = { command, scale, backend: `${info.backend} (${info.device})`, wallSeconds: entries.reduce((a, e) => a + (e.wallSeconds ?? 0), 0), finished: new Date().toISOString() };
       commitFiles(parsed.out, [['index.md', renderIndexMarkdown(entries.map((e) => ({ ...e, figures: e.figures.map(({ png: _p, ...f }) => f) })), header)], ['index.html', renderIndexHtml(entries, header)]]);
       if (!parsed.quiet) io.stdout.write(`wrote ${join(parsed.out, 'index.md')} and index.html (${duration((performance.now() - started) / 1000)})\n`);
     }

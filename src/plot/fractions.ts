@@ -47,14 +47,17 @@ export function fractionSpec(input: FractionFigureInput, options: { width?: numb
     scale: { domain: labels, range: labels.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]) },
     legend: { orient: 'right', symbolType: 'stroke', labelLimit: 260 },
   };
-  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: [...input.layers], axis: { labelAngle: input.layers.some((l) => l.length > 6) ? -40 : 0 } };
+  // Rotate the layer names when the longest (≈ 7.5 px a character at 12 px) would not fit its band.
+  const width = options.width ?? Math.max(420, 34 * input.layers.length);
+  const longest = Math.max(0, ...input.layers.map((l) => l.length));
+  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: [...input.layers], axis: { labelAngle: longest > 6 || 7.5 * longest > width / Math.max(1, input.layers.length) - 4 ? -40 : 0 } };
   const anyReplicates = rows.some((r) => r.n > 1);
   const subtitle = input.subtitle === undefined ? [] : typeof input.subtitle === 'string' ? [input.subtitle] : [...input.subtitle];
   if (anyReplicates) subtitle.push('mean ± standard deviation over replicates (ddof = 0)');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: input.title ?? 'Fraction of independent neurons per layer', subtitle },
-    width: options.width ?? Math.max(420, 34 * input.layers.length),
+    width,
     height: options.height ?? 300,
     data: { values: rows },
     layer: [

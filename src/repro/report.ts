@@ -131,7 +131,7 @@ export interface IndexEntry {
 
 export function renderIndexMarkdown(entries: readonly IndexEntry[], header: { command: string; scale: string; backend: string; wallSeconds: number; finished: string }): string {
   const lines = ['# Stochastic collapse: the paper\'s experiments, reproduced', ''];
-  lines.push(`\`${header.command}\` — scale ${header.scale}, backend ${header.backend}, ${duration(header.wallSeconds)} in all, finished ${header.finished}.`, '');
+  lines.push(`\`${header.command}\` — scale ${header.scale}, backend ${header.backend}, ${duration(header.wallSeconds)} of reproductions in all, finished ${header.finished}.`, '');
   lines.push(table(['Figure', 'What', 'Verdicts', 'Wall time', 'Report'], entries.map((e) => [
     e.figure, e.title, e.error ? `not finished: ${e.error}` : verdictSummary(e.claims), e.wallSeconds === undefined ? '—' : duration(e.wallSeconds), `[${e.name}/report.md](${e.name}/report.md)`,
   ])), '');
@@ -174,7 +174,7 @@ figcaption { font-size: 14px; color: #444; }
 code { background: #f4f4f4; padding: 1px 4px; }
 </style></head><body>
 <h1>Stochastic collapse: the paper's experiments, reproduced</h1>
-<p><code>${esc(header.command)}</code> — scale ${esc(header.scale)}, backend ${esc(header.backend)}, ${esc(duration(header.wallSeconds))} in all, finished ${esc(header.finished)}.</p>
+<p><code>${esc(header.command)}</code> — scale ${esc(header.scale)}, backend ${esc(header.backend)}, ${esc(duration(header.wallSeconds))} of reproductions in all, finished ${esc(header.finished)}.</p>
 <table><thead><tr><th>Figure</th><th>What</th><th>Verdicts</th><th>Wall time</th><th>Report</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
