@@ -4,7 +4,7 @@
  * the middle resumes from its blobs to exactly the uninterrupted result; CIFAR without --data-dir is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/index.js';
+import { buildModel, createEngine, decodeWeights, syntheticDataset, type Engine } from '../../src/index.js';
 import { resultJson } from '../../src/repro/report.js';
 import { memoryBlobs, reproduce, type ReproCheckpoint, type ReproResult } from '../../src/repro/run.js';
 
@@ -89,5 +89,21 @@ describe('fig4 and fig6 (tiny)', () => {
 
   it('refuses CIFAR without a data folder, naming the fix', async () => {
     await expect(reproduce(engine, 'fig3', { set: { data: 'cifar10', steps: 10 } })).rejects.toThrow(/--data-dir/);
+  });
+});
+
+describe('engine.train initialWeights (the phase-2 start of Fig. 6)', () => {
+  const data = syntheticDataset({ classes: 3, channels: 1, height: 4, width: 4, trainCount: 64, testCount: 16, seed: 2 });
+  const model = () => buildModel('mlp', { inputShape: [1, 4, 4], classes: 3, widths: [8], activation: 'gelu' });
+
+  it('starts from the given weights with a fresh optimizer: lr 0 keeps them exactly, and the run is not a resume', async () => {
+    const first = await engine.train({ model: model(), data, lr: 0.1, momentum: 0.9, batchSize: 8, steps: 20, seed: 3 });
+    const still = await engine.train({ model: model(), data, lr: 0, momentum: 0.9, batchSize: 8, steps: 5, seed: 4, initialWeights: first.model });
+    const a = decodeWeights(first.model, 'first').weights.params, b = decodeWeights(still.model, 'still').weights.params;
+    for (const [name, v] of a) expect(b.get(name), name).toEqual(v);
+    expect(still.resumedFrom).toBe(0);
+    const moved = await engine.train({ model: model(), data, lr: 0.1, batchSize: 8, steps: 5, seed: 4, initialWeights: first.model });
+    expect(decodeWeights(moved.model, 'moved').weights.params.get('fc1.weight')).not.toEqual(a.get('fc1.weight'));
+    await expect(engine.train({ model: model(), data, lr: 0.1, batchSize: 8, steps: 5, initialWeights: first.model, resume: first.model })).rejects.toThrow(/absent when resuming/);
   });
 });
