@@ -9,7 +9,7 @@ import type { HostArray, TensorInfo } from '../kernels/types.js';
 import { conv2dGeometry, type Conv2dParams } from '../kernels/conv2d.js';
 import type { MatmulParams } from '../kernels/matmul.js';
 import type { PhiloxFillParams } from '../kernels/philox_fill.js';
-import { trainingBenches } from './training-problems.js';
+import { reproBenches, trainingBenches } from './training-problems.js';
 import { layerBenches } from './layers.js';
 import { analysisBenches } from './analysis-problems.js';
 
@@ -285,6 +285,7 @@ export const kernelBenches: Readonly<Record<string, KernelBench>> = {
   em_collapse: emBench,
   ...trainingBenches,
   ...layerBenches,
+  ...reproBenches,
   ...analysisBenches,
 };
 

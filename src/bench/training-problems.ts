@@ -9,6 +9,8 @@ import type { MseLossParams } from '../kernels/mse_loss.js';
 import type { SgdUpdateParams } from '../kernels/sgd_update.js';
 import type { SoftmaxCrossEntropyParams } from '../kernels/softmax_cross_entropy.js';
 import { tensorKernels } from '../kernels/registry.js';
+import { TEACHER_STUDENT_STREAM, type TeacherStudentSgdParams } from '../kernels/teacher_student_sgd.js';
+import type { TensorInfo } from '../kernels/types.js';
 import { deferred, lcgArray, sizeLabel, tensorCall, type KernelBench } from './problems.js';
 
 const bytes = (name: keyof typeof tensorKernels, params: unknown) => (tensorKernels[name] as unknown as { work(p: unknown, inputs: readonly never[]): number }).work(params, []);
@@ -108,3 +110,31 @@ export const trainingBenches: Readonly<Record<string, KernelBench>> = {
   mse_loss: mseBench,
   sgd_update: sgdBench,
 };
+
+/** Fig. 5's batched teacher–student SGD: 64 modes per run, 5 label-noise levels, `size` seeds, 10 steps a call. */
+const TS_MODES = 64;
+const TS_SIGMAS = [0, 5, 10, 15, 20];
+const tsInputs = (): TensorInfo[] => [{ dtype: 'f32', shape: [TS_MODES] }, { dtype: 'f32', shape: [TS_SIGMAS.length] }];
+
+const teacherStudentBench: KernelBench = {
+  kernel: 'teacher_student_sgd',
+  unit: 'mode-steps',
+  sizeName: `seeds (rows = 5 label-noise levels × seeds, ${TS_MODES} modes, 10 steps per call)`,
+  sizes: [16, 64, 256],
+  quickSizes: [16, 256],
+  smallSizes: [1, 4],
+  maxSize: 1 << 16,
+  problem(size) {
+    const params: TeacherStudentSgdParams = { seeds: size, steps: 10, firstStep: 0, h: 3 / 1024, seed: 1, stream: TEACHER_STUDENT_STREAM };
+    const inputs = tsInputs();
+    const work = tensorKernels.teacher_student_sgd.work(params, inputs);
+    // ~10 FLOP per mode-step besides the normal (a Philox block per 4 modes: ~30 integer ops per normal)
+    return { label: `${TS_SIGMAS.length}×${size}×${TS_MODES}`, params, work, inputs, roof: { flop: 10 * work } };
+  },
+  // The state starts as whatever the allocator gave (zeros or a pooled buffer): the timing does not depend on it.
+  prepare: (backend, p) => deferred(tensorCall(backend, 'teacher_student_sgd', p.params, [lcgArray(TS_MODES, 1).map((v) => 0.6 + 0.5 * v), Float32Array.from(TS_SIGMAS)])),
+  roofNote: 'teacher_student_sgd: ~10 FLOP per mode-step (plus a quarter Philox block) against the FMA peak',
+  peers: [],
+};
+
+export const reproBenches: Readonly<Record<string, KernelBench>> = { teacher_student_sgd: teacherStudentBench };

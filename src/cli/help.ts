@@ -22,6 +22,7 @@ Commands:
   merge          join the shards of a sweep (sweep --shard K/N) into its result files
   status         which shards of a Slurm sweep (or a folder of shards) are done, running, failed
   worker         compute sweep shards from a Redis queue (sweep --redis)
+  reproduce      the paper's experiments, one command per figure: figures, data and a report with verdicts
   help [command] this text, or a command's help
 
 Options:
@@ -32,6 +33,7 @@ Examples:
   collapse sweep --model quartic --set mu=1.5 --noise 0:3:100 --paths 1000 --out out/quartic
   collapse trajectories --model quartic --noise 0.1,1,2.5 --paths 50 --steps 10000
   collapse train --model mnist-cnn --data mnist --lr 0.05 --momentum 0.9 --batch 128 --steps 600 --out out/mnist
+  collapse reproduce all --scale quick --out out/repro
   collapse analyze out/mnist --out out/mnist-analysis
   collapse sweep --noise 0:3:100 --slurm --shards 20 --out out/q --wait        # a sweep on a Slurm cluster
 
@@ -356,6 +358,73 @@ Examples:
   collapse train --resume out/vgg
 `;
 
+export const REPRODUCE_HELP = `collapse reproduce: the paper's experiments, one command per figure, with a report
+
+Runs one of the paper's experiments end to end (PAPER.md §3) and writes its figures (PNG + SVG), the raw data
+(JSON/CSV) and report.md: what was run (the command, backend, wall time), the measured numbers, the closed-form
+theory and the paper's values side by side, and a verdict per claim, decided by a stated statistical test.
+
+Usage: collapse reproduce <name> [options]      one reproduction into --out
+       collapse reproduce all [options]         every one in turn into --out/<name>, then index.md + index.html
+       collapse reproduce list [--json]         the reproductions and their settings at both scales
+
+Reproductions:
+  fig1   Fig. 1: the quartic SDE: trajectories with stationary densities; P(θ² < ε) against ζ at four times,
+         ζ_c = √(2μ) and the finite-time theory
+  fig2   Fig. 2: the single tanh neuron: final weights over the loss landscape; P(‖w‖ < ε) against α with the
+         threshold Σxy/Σx² (Theorem 5.1) at the paper's record times
+  fig3   Fig. 3: distance matrices (incoming / outgoing) of a shallow and two deep layers of a trained VGG-16
+  fig4   Fig. 4: the fraction of independent neurons per layer against the learning rate and the label noise
+  fig5   Fig. 5: the linear teacher–student with label noise (256 seeds × 5 σ on the device in one batch):
+         train/test loss with the learning-rate drop, learned vs empirical singular values against the
+         soft threshold ŝ* − ησ²/2, regrowth after the drop
+  fig6   Fig. 6: phase 1 at a large lr, phase 2 fine-tuned from several drop steps: test accuracy and collapse
+  toy    appendix: two GELU neurons with heavy-ball momentum: ‖w₁ − w₂‖² over steps for the lr and σ sweeps
+  fig3, fig4 and fig6 train VGG-16 (GELU, PAPER.md §5.1): quick is a narrow one on MNIST (32×32) for a few
+  thousand steps, which moves the nearest-neighbour distances but too little to merge neurons; paper is
+  CIFAR-10 (--data-dir) at full width for 10⁵–10⁶ steps (days on a CPU, hours on a GPU)
+
+Options:
+  --scale S         quick (default: minutes on 2 CPU cores) or paper (the paper's full size); 'list' shows both
+  --set NAME=VALUE  change one setting of the scale, repeatable (lists: a,b,c or a linspace a:b:n); with all,
+                    name the reproduction: --set fig1.paths=200
+  --seed S          seed of every random draw (default 1); same seed and settings ⇒ same numbers
+  --backend B       auto | webgpu | native | js (default auto); --threads N for native
+  --data-dir DIR    the CIFAR binary batches, for the reproductions that train on CIFAR
+  --out DIR         output folder (default out/repro/<name>, or out/repro for all)
+  --resume          continue an interrupted run in --out from its checkpoint (same options required)
+  --force           replace the finished run (or start over the unfinished one) that --out holds
+  --quiet           no progress and no summary
+  -h, --help        this help
+
+Files written to DIR (each written to a temporary file, then renamed together as one step):
+  report.md         the report: command, backend, wall time, claims with measured / theory / paper / verdict,
+                    the figures, tables of numbers, the settings, where this differs from the paper's code
+  result.json       settings, claims and measured numbers (no timings: two runs give the same bytes)
+  run.json          command, version, backend, device, wall and compute seconds
+  <figure>.png/svg  the figures
+  *.csv, *.json     the raw data of each figure (listed in the report)
+  checkpoint.json   only while running or after an interruption: the finished stages; removed on success
+With all: DIR/<name>/ for each, and DIR/index.md + DIR/index.html (self-contained, figures inline).
+
+Interrupting: Ctrl-C stops after saving the finished stages in checkpoint.json and exits 130; the same command
+plus --resume computes only what is missing and gives exactly the numbers of an uninterrupted run. A folder with
+a checkpoint is not overwritten without --resume (or --force), nor one with a finished run without --force.
+
+Progress: a bar on stderr when it is a terminal (stages, %, ETA, the stage at work).
+
+Verdicts: reproduced (every sub-check of the claim passes its tolerance), partly reproduced (most do), not
+reproduced, inconclusive (too little data at these settings). Tolerances are stated in each report and derive
+from the Monte Carlo error (binomial standard errors, standard errors over seeds or paths).
+
+Examples:
+  collapse reproduce fig1 --out out/repro/fig1
+  collapse reproduce fig2 --scale paper --backend native
+  collapse reproduce fig1 --set paths=200 --set zeta=1:2.5:16 --out /tmp/fig1
+  collapse reproduce all --scale quick --out out/repro
+  collapse reproduce all --scale quick --out out/repro --resume
+`;
+
 const ANALYSIS_SETTINGS = `Measures (PAPER.md §4):
   --tau T           two neurons are identical when their normalized distance
                     d(a, b) = 2‖a − b‖² / (‖a‖² + ‖b‖² + ε) of concatenated vectors is below T (default 0.1)
@@ -452,5 +521,5 @@ Example (a learning-rate sweep, two seeds each):
 `;
 
 export const HELP: Readonly<Record<string, string>> = {
-  train: TRAIN_HELP, analyze: ANALYZE_HELP, compare: COMPARE_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP, merge: MERGE_HELP, status: STATUS_HELP, worker: WORKER_HELP,
+  reproduce: REPRODUCE_HELP, train: TRAIN_HELP, analyze: ANALYZE_HELP, compare: COMPARE_HELP, sweep: SWEEP_HELP, trajectories: TRAJECTORIES_HELP, models: MODELS_HELP, bench: BENCH_HELP, merge: MERGE_HELP, status: STATUS_HELP, worker: WORKER_HELP,
 };

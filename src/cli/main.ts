@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `collapse` command line: `sweep`, `trajectories`, `train`, `analyze`, `compare`, `models`, `bench`, and for
+ * The `collapse` command line: `sweep`, `trajectories`, `train`, `analyze`, `compare`, `models`, `bench`, `reproduce`, and for
  * sweeps beyond one machine `merge`, `status`, `worker`. Exit codes: 0 done, 1 unexpected error,
  * 2 bad input, an unusable --out or a library error (nothing written), 74 a full or failing disk (nothing
  * half-written), 130/143 interrupted.
@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   merge: async () => (await import('./merge.js')).mergeCommand,
   status: async () => (await import('./status.js')).statusCommand,
   worker: async () => (await import('./queue.js')).workerCommand,
+  reproduce: async () => (await import('./reproduce.js')).reproduceCommand,
 };
 
 function version(): string {

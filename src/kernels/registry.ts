@@ -18,6 +18,7 @@ import { philoxFill } from './philox_fill.js';
 import { sgdUpdate } from './sgd_update.js';
 import { softmaxCrossEntropy } from './softmax_cross_entropy.js';
 import { streamCopy } from './stream_copy.js';
+import { teacherStudentSgd } from './teacher_student_sgd.js';
 import type { HostKernel } from './run.js';
 import type { KernelSpec } from './types.js';
 
@@ -40,6 +41,8 @@ export const tensorKernels = {
   ...trainingKernels,
   // Collapse analysis: normalized distances between neuron vectors (src/kernels/neuron_distances.ts).
   neuron_distances: neuronDistances,
+  // Fig. 5's diagonal linear teacher–student model, many runs at once (src/repro/fig5.ts).
+  teacher_student_sgd: teacherStudentSgd,
 } as const satisfies Record<string, KernelSpec<never>>;
 export const jobKernels = { em_collapse: emCollapse } as const;
 

@@ -15,6 +15,10 @@ export interface CollapseFigureOptions extends RenderOptions {
   readonly theory?: boolean;
   readonly width?: number;
   readonly height?: number;
+  /** Dotted vertical lines with an optional label (e.g. the noise levels of other panels). */
+  readonly markers?: readonly { readonly x: number; readonly label?: string }[];
+  /** Replaces the title. */
+  readonly title?: string;
 }
 
 /** "step 10000 (t = 25)" */
@@ -80,12 +84,21 @@ export function collapseSpec(result: CollapseResult, options: CollapseFigureOpti
       ],
     });
   }
+  if (options.markers && options.markers.length > 0) {
+    layers.push({
+      data: { values: options.markers.map((m) => ({ x: m.x, label: m.label ?? '' })) },
+      layer: [
+        { mark: { type: 'rule', color: '#555', strokeWidth: 1, strokeDash: [2, 3] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+        { mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 3, dy: -4, fontSize: 11, color: '#555' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: options.height ?? 370 }, text: { field: 'label' } } },
+      ],
+    });
+  }
   const subtitle = [
     `${result.paths} paths per point, dt = ${fmt(result.dt)}, seed ${result.seed}; bands: 95 % Wilson interval` + (showTheory ? '; dashed: finite-time theory' : ''),
   ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `Collapse probability: ${result.model}${paramsText(result) ? ` (${paramsText(result)})` : ''}`, subtitle },
+    title: { text: options.title ?? `Collapse probability: ${result.model}${paramsText(result) ? ` (${paramsText(result)})` : ''}`, subtitle },
     width: options.width ?? 580,
     height: options.height ?? 370,
     data: { values: rows },

@@ -22,6 +22,8 @@ export interface FractionFigureInput {
   readonly subtitle?: string | readonly string[];
   /** y-axis title (default "fraction of independent neurons"). */
   readonly yTitle?: string;
+  /** y-axis range (default [0, 1]); the error bars are clipped to it. */
+  readonly yDomain?: readonly [number, number];
 }
 
 /** Mean and population standard deviation (ddof = 0) of the finite values; n = how many. */
@@ -36,7 +38,8 @@ export function meanStd(values: readonly (number | null)[]): { mean: number; std
 export function fractionSpec(input: FractionFigureInput, options: { width?: number; height?: number } = {}): TopLevelSpec {
   const rows = input.series.flatMap((s) => input.layers.map((layer, l) => {
     const { mean, std, n } = meanStd(s.replicates.map((r) => r[l] ?? null));
-    return n === 0 ? undefined : { layer, series: s.label, mean, lower: Math.max(0, mean - std), upper: Math.min(1, mean + std), std, n };
+    const [lo, hi] = input.yDomain ?? [0, 1];
+    return n === 0 ? undefined : { layer, series: s.label, mean, lower: Math.max(lo, mean - std), upper: Math.min(hi, mean + std), std, n };
   }).filter((r) => r !== undefined));
   const labels = input.series.map((s) => s.label);
   const color = {
@@ -44,21 +47,24 @@ export function fractionSpec(input: FractionFigureInput, options: { width?: numb
     scale: { domain: labels, range: labels.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]) },
     legend: { orient: 'right', symbolType: 'stroke', labelLimit: 260 },
   };
-  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: [...input.layers], axis: { labelAngle: input.layers.some((l) => l.length > 6) ? -40 : 0 } };
+  // Rotate the layer names when the longest (≈ 7.5 px a character at 12 px) would not fit its band.
+  const width = options.width ?? Math.max(420, 34 * input.layers.length);
+  const longest = Math.max(0, ...input.layers.map((l) => l.length));
+  const x = { field: 'layer', type: 'ordinal', title: 'layer', sort: [...input.layers], axis: { labelAngle: longest > 6 || 7.5 * longest > width / Math.max(1, input.layers.length) - 4 ? -40 : 0 } };
   const anyReplicates = rows.some((r) => r.n > 1);
   const subtitle = input.subtitle === undefined ? [] : typeof input.subtitle === 'string' ? [input.subtitle] : [...input.subtitle];
   if (anyReplicates) subtitle.push('mean ± standard deviation over replicates (ddof = 0)');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: input.title ?? 'Fraction of independent neurons per layer', subtitle },
-    width: options.width ?? Math.max(420, 34 * input.layers.length),
+    width,
     height: options.height ?? 300,
     data: { values: rows },
     layer: [
       ...(anyReplicates ? [{ mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lower', type: 'quantitative' }, y2: { field: 'upper' }, color } }] : []),
       {
         mark: { type: 'line', strokeWidth: 2, point: { size: 36, filled: true } },
-        encoding: { x, y: { field: 'mean', type: 'quantitative', title: input.yTitle ?? 'fraction of independent neurons', scale: { domain: [0, 1] } }, color },
+        encoding: { x, y: { field: 'mean', type: 'quantitative', title: input.yTitle ?? 'fraction of independent neurons', scale: { domain: [...(input.yDomain ?? [0, 1])] } }, color },
       },
     ],
   } as unknown as TopLevelSpec;

@@ -48,6 +48,12 @@ export interface TrainOptions {
   readonly onCheckpoint?: (checkpoint: { step: number; bytes: Uint8Array }) => void | Promise<void>;
   /** A checkpoint's bytes to continue from (the settings must match). */
   readonly resume?: Uint8Array;
+  /**
+   * Weights to start from instead of the seeded initialisation (model.safetensors or a checkpoint of the same model):
+   * a new run from step 0 with a fresh optimizer (zero momenta), as fine-tuning after a learning-rate drop
+   * (PAPER.md §3 Fig. 6). Not with `resume`.
+   */
+  readonly initialWeights?: Uint8Array;
   /** Stops at the next step; a checkpoint of that step goes to `onCheckpoint` first when one is set. */
   readonly signal?: AbortSignal;
 }
@@ -139,6 +145,9 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
   let position = { epoch: 0, index: 0 };
   let history: MetricsRow[] = [];
   let initial: { params: Map<string, Float32Array>; buffers: Map<string, Float32Array>; momenta?: Map<string, Float32Array>; tracked: number };
+  if (options.resume !== undefined && options.initialWeights !== undefined) {
+    throw invalidArgument('initialWeights', 'given with resume', 'absent when resuming (a checkpoint holds its own weights)');
+  }
   if (options.resume !== undefined) {
     if (!(options.resume instanceof Uint8Array)) throw invalidArgument('resume', options.resume, 'the bytes of a checkpoint file (Uint8Array)');
     const r = decodeWeights(options.resume, 'the resume checkpoint', model);
@@ -155,6 +164,10 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     position = JSON.parse(meta.position ?? '{}') as typeof position;
     history = (JSON.parse(meta.history ?? '[]') as MetricsRow[]).filter((row) => row.step <= start);
     initial = { params: r.weights.params, buffers: r.weights.buffers, momenta: r.momenta, tracked: r.weights.batchesTracked };
+  } else if (options.initialWeights !== undefined) {
+    if (!(options.initialWeights instanceof Uint8Array)) throw invalidArgument('initialWeights', options.initialWeights, 'the bytes of a model or checkpoint file (Uint8Array)');
+    const r = decodeWeights(options.initialWeights, 'the initial weights', model);
+    initial = { params: r.weights.params, buffers: r.weights.buffers, tracked: r.weights.batchesTracked };
   } else {
     initial = { params: initialParameters(model, o.seed), buffers: new Map(model.buffers.map((b) => [b.name, new Float32Array(size(b.shape)).fill(b.value)])), tracked: 0 };
   }

@@ -13,6 +13,7 @@ import { analysisConformance } from './cases/analysis.js';
 import { normConformance } from './cases/norm.js';
 import { layers } from './cases/layers.js';
 import { conv2dConformance } from './cases/conv2d.js';
+import { reproConformance } from './cases/repro.js';
 
 export interface ConformanceCase<P> {
   readonly label: string;
@@ -111,4 +112,4 @@ const streamCopy: ConformanceEntry<StreamCopyParams> = {
   tolerance: () => () => 0,
 };
 
-export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...normConformance, ...layers, ...conv2dConformance, ...analysisConformance } as never;
+export const conformance: Record<string, ConformanceEntry<never>> = { matmul, philox_fill: philoxFill, fma_peak: fmaPeak, stream_copy: streamCopy, ...normConformance, ...layers, ...conv2dConformance, ...analysisConformance, ...reproConformance } as never;
