@@ -9,15 +9,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyzeWeights, ANALYSIS_DEFAULTS, openWeights, type AnalysisOptions, type LayerAnalysis, type WeightsSource } from '../analysis/analyze.js';
 import { planChain } from '../analysis/vectors.js';
-import { createEngine, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { CollapseError } from '../errors.js';
 import { encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { distanceFigure } from '../plot/distances.js';
 import { fractionFigure, meanStd, type FractionSeries } from '../plot/fractions.js';
 import { fmt } from '../plot/render.js';
 import { parseCommand, parseNumber, UsageError } from './args.js';
-import { Interrupt, packageVersion, parseRunSettings, reasonNote, type Io } from './common.js';
-import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson } from './files.js';
+import { type Interrupt, packageVersion, parseRunSettings, withEngine, type Io } from './common.js';
+import { commitFiles, preflightOutDir, toJson } from './files.js';
 import { ANALYZE_HELP, COMPARE_HELP } from './help.js';
 import { duration, ProgressBar } from './progress.js';
 
@@ -76,38 +76,25 @@ function refuseExisting(out: string, marker: string, force: boolean, what: strin
   if (!force && existsSync(join(out, marker))) throw new UsageError(`${out} already holds ${what} (${marker}): add --force to replace it, or pick another --out`);
 }
 
-/** Opens the engine, creates and locks --out, runs `work`, and cleans up however it ends. */
-async function withOutput(io: Io, run: ReturnType<typeof parseRunSettings>, out: string, quiet: boolean,
+/** Opens the engine, creates and locks --out, runs `work`; an interrupted run writes nothing. */
+function withOutput(io: Io, run: ReturnType<typeof parseRunSettings>, out: string, quiet: boolean,
   work: (engine: Engine, interrupt: Interrupt, bar: ProgressBar) => Promise<number>): Promise<number> {
-  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
-  const interrupt = new Interrupt(io);
-  interrupt.message = 'stopping after this layer; nothing is written';
-  const bar = new ProgressBar(io.stderr, !quiet && io.stderr.isTTY === true);
-  interrupt.beforeMessage = () => bar.clear();
-  let lock: FolderLock | undefined;
-  let created: string | undefined;
-  try {
-    if (!quiet) {
-      const note = reasonNote(engine.describe());
-      if (note) io.stderr.write(note);
+  return withEngine(run, io, quiet, async (engine, interrupt, folders) => {
+    interrupt.message = 'stopping after this layer; nothing is written';
+    const bar = new ProgressBar(io.stderr, !quiet && io.stderr.isTTY === true);
+    interrupt.beforeMessage = () => bar.clear();
+    try {
+      folders.hold(out);
+      return await work(engine, interrupt, bar);
+    } catch (error) {
+      bar.clear();
+      if (error instanceof CollapseError && error.code === 'ABORTED' && interrupt.code) {
+        io.stderr.write('interrupted: nothing was written\n');
+        return interrupt.code;
+      }
+      throw error;
     }
-    created = makeOutDir(out);
-    lock = FolderLock.acquire(out);
-    recover(out);
-    return await work(engine, interrupt, bar);
-  } catch (error) {
-    bar.clear();
-    if (error instanceof CollapseError && error.code === 'ABORTED' && interrupt.code) {
-      io.stderr.write('interrupted: nothing was written\n');
-      return interrupt.code;
-    }
-    throw error;
-  } finally {
-    interrupt.dispose();
-    lock?.release();
-    removeCreated(out, created);
-    engine.close();
-  }
+  });
 }
 
 /** run.json: what ran where, and how long (kept out of the reports, which depend only on the inputs). */
@@ -161,12 +148,7 @@ export async function analyzeCommand(argv: string[], io: Io): Promise<number> {
   const missing = figureLayers.find((n) => !names.includes(n));
   if (missing !== undefined) throw new UsageError(`--figures: '${missing}' is not an analysed layer; the analysed layers are ${names.join(', ')} (or give all or none)`);
   const out = values.out ?? join('out', `analysis-${basename(path).replace(/\.safetensors$/, '')}`);
-  const { exists } = checkOutDir(out);
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out);
-    refuseExisting(out, 'report.json', values.force === true, 'an analysis');
-  }
+  preflightOutDir(out, () => refuseExisting(out, 'report.json', values.force === true, 'an analysis'));
 
   return withOutput(io, run, out, values.quiet === true, async (engine, interrupt, bar) => {
     const started = performance.now();
@@ -306,12 +288,7 @@ export async function compareCommand(argv: string[], io: Io): Promise<number> {
   if (other > 0) throw new UsageError(`${runs[other].dir} has layers ${names[other].join(', ')} but ${runs[0].dir} has ${names[0].join(', ')} (name:neurons); compare runs of one architecture`);
   const layerNames = names[0].map((n) => n.slice(0, n.lastIndexOf(':')));
   const out = values.out ?? join('out', 'compare');
-  const { exists } = checkOutDir(out);
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out);
-    refuseExisting(out, 'compare.json', values.force === true, 'a comparison');
-  }
+  preflightOutDir(out, () => refuseExisting(out, 'compare.json', values.force === true, 'a comparison'));
 
   return withOutput(io, run, out, values.quiet === true, async (engine, interrupt, bar) => {
     const started = performance.now();

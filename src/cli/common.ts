@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { MAX_THREADS } from '../validate.js';
-import type { BackendChoice, EngineDescription } from '../engine.js';
+import { createEngine, type BackendChoice, type Engine, type EngineDescription } from '../engine.js';
 import { parseInteger, UsageError } from './args.js';
+import { HeldFolders } from './files.js';
 
 /** Where a command writes (process.stdout/stderr in the CLI; replaceable in tests). */
 export interface Io {
@@ -48,6 +49,28 @@ export function parseRunSettings(values: { seed?: string; backend?: string; thre
 export function reasonNote(info: EngineDescription): string | undefined {
   const opened = info.backend === 'webgpu' || /software|adapter is/i.test(info.reason);
   return opened ? `note: a Dawn "Warning: ... artificially reduced" line above, if any, is harmless\n` : undefined;
+}
+
+/**
+ * Runs `body` with an engine for the run's settings, a Ctrl-C handler and the folders it holds for output; all three
+ * are released however `body` ends. Unless `quiet`, the backend's note (reasonNote) goes to stderr first.
+ */
+export async function withEngine<T>(run: { backend: BackendChoice; threads?: number }, io: Io, quiet: boolean,
+  body: (engine: Engine, interrupt: Interrupt, folders: HeldFolders) => Promise<T>): Promise<T> {
+  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
+  const interrupt = new Interrupt(io);
+  const folders = new HeldFolders();
+  try {
+    if (!quiet) {
+      const note = reasonNote(engine.describe());
+      if (note) io.stderr.write(note);
+    }
+    return await body(engine, interrupt, folders);
+  } finally {
+    interrupt.dispose();
+    folders.close();
+    engine.close();
+  }
 }
 
 /**

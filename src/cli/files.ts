@@ -221,6 +221,50 @@ export function checkOutDir(out: string): { exists: boolean } {
   return { exists: where === 'dir' };
 }
 
+/**
+ * The first look at an output folder, before anything is loaded or written: `out` must be usable, no live run may
+ * hold it, and what a killed run left half-done is completed or removed; then, if it exists, `inspect` refuses what
+ * the command must not overwrite. A refusal here leaves no trace. Returns whether it exists.
+ */
+export function preflightOutDir(out: string, inspect?: () => void): { exists: boolean } {
+  const { exists } = checkOutDir(out);
+  if (exists) {
+    FolderLock.check(out);
+    tidy(out);
+    inspect?.();
+  }
+  return { exists };
+}
+
+/**
+ * Output folders held by one run: each is created (parents too), locked and brought to a consistent state; `close`
+ * releases the locks and removes the folders this run created that stayed empty, in reverse order.
+ */
+export class HeldFolders {
+  readonly #held: { dir: string; created: string | undefined; lock: FolderLock }[] = [];
+
+  /** Creates, locks and recovers `dir`. */
+  hold(dir: string): void {
+    const created = makeOutDir(dir);
+    let lock: FolderLock;
+    try {
+      lock = FolderLock.acquire(dir);
+    } catch (error) {
+      removeCreated(dir, created);
+      throw error;
+    }
+    this.#held.push({ dir, created, lock });
+    recover(dir);
+  }
+
+  close(): void {
+    for (const { dir, created, lock } of this.#held.splice(0).reverse()) {
+      lock.release();
+      removeCreated(dir, created);
+    }
+  }
+}
+
 /** Creates `out` (and missing parents); returns the topmost folder it created, to remove on failure. */
 export function makeOutDir(out: string): string | undefined {
   try {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseCommand, UsageError } from './args.js';
 import type { Io } from './common.js';
-import { checkOutDir, FolderLock, makeOutDir, recover, removeCreated, tidy } from './files.js';
+import { HeldFolders, preflightOutDir } from './files.js';
 import { MERGE_HELP } from './help.js';
 import { duration } from './progress.js';
 import { resultLines, writeResults, wroteLine } from './results.js';
@@ -30,16 +30,10 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     if (resolve(s.dir) === resolve(out)) throw new UsageError(`--out ${out} is one of the shard folders; give the merged result a folder of its own (e.g. the shards' parent)`);
   }
   const { merged } = mergeShards(shards); // every check before anything is written
-  const { exists } = checkOutDir(out);
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out);
-    refuseFinished(out, values.force === true);
-  }
-  const created = makeOutDir(out);
-  const lock = FolderLock.acquire(out);
+  preflightOutDir(out, () => refuseFinished(out, values.force === true));
+  const folders = new HeldFolders();
   try {
-    recover(out);
+    folders.hold(out);
     refuseFinished(out, values.force === true);
     const seconds = shards.reduce((s, x) => s + x.file.run.seconds, 0);
     const runInfo = {
@@ -56,8 +50,7 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     }
     return 0;
   } finally {
-    lock.release();
-    removeCreated(out, created);
+    folders.close();
   }
 }
 

@@ -7,15 +7,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { CollapseError } from '../errors.js';
 import { REPRODUCTIONS } from '../repro/registry.js';
 import { renderIndexHtml, renderIndexMarkdown, renderReport, resultJson, showSetting, verdictSummary, type IndexEntry, type RunInfo } from '../repro/report.js';
 import { reproduce, resolveSettings, type BlobStore, type ReproCheckpoint, type ReproResult } from '../repro/run.js';
 import type { Reproduction, ScaleName, SettingValue } from '../repro/types.js';
 import { parseCommand, parseGrid, parseIntegerList, parseNumber, UsageError } from './args.js';
-import { Interrupt, type Io, parseRunSettings, reasonNote } from './common.js';
-import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson, writeAtomic } from './files.js';
+import { type Interrupt, type Io, parseRunSettings, withEngine } from './common.js';
+import { commitFiles, makeOutDir, preflightOutDir, toJson, writeAtomic } from './files.js';
 import { REPRODUCE_HELP } from './help.js';
 import { ProgressBar } from './progress.js';
 
@@ -126,13 +126,7 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
 
   // Nothing touches the disk before every output folder is known to be usable.
   const folders = all ? names.map((n) => join(parsed.out, n)) : [parsed.out];
-  for (const dir of [...new Set([parsed.out, ...folders])]) {
-    const { exists } = checkOutDir(dir);
-    if (exists) {
-      FolderLock.check(dir);
-      tidy(dir);
-    }
-  }
+  for (const dir of [...new Set([parsed.out, ...folders])]) preflightOutDir(dir);
   if (!resume && !force) {
     for (const dir of folders) refuseExisting(dir);
   }
@@ -141,27 +135,13 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
   }
 
   const started = performance.now();
-  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
-  const interrupt = new Interrupt(io);
-  const locks: FolderLock[] = [];
-  const created: [string, string | undefined][] = [];
-  try {
+  return withEngine(run, io, parsed.quiet, async (engine, interrupt, held) => {
     const info = engine.describe();
-    if (!parsed.quiet) {
-      const note = reasonNote(info);
-      if (note) io.stderr.write(note);
-    }
-    created.push([parsed.out, makeOutDir(parsed.out)]);
-    locks.push(FolderLock.acquire(parsed.out));
-    recover(parsed.out);
+    held.hold(parsed.out);
     const entries: IndexEntry[] = [];
     for (const name of names) {
       const dir = all ? join(parsed.out, name) : parsed.out;
-      if (all) {
-        created.push([dir, makeOutDir(dir)]);
-        locks.push(FolderLock.acquire(dir));
-        recover(dir);
-      }
+      if (all) held.hold(dir);
       const identity: Identity = { name, scale, settings: { ...resolveSettings(REPRODUCTIONS[name], scale, sets[name]) }, seed: parsed.seed, backend: info.backend };
       if (all && resume && finished(dir, identity)) {
         entries.push(entryFromDisk(dir, name));
@@ -181,12 +161,7 @@ export async function reproduceCommand(argv: string[], io: Io): Promise<number> 
       if (!parsed.quiet) io.stdout.write(`wrote ${join(parsed.out, 'index.md')} and index.html (${duration((performance.now() - started) / 1000)})\n`);
     }
     return 0;
-  } finally {
-    interrupt.dispose();
-    for (const lock of locks.reverse()) lock.release();
-    for (const [dir, top] of created.reverse()) removeCreated(dir, top);
-    engine.close();
-  }
+  });
 }
 
 async function runOne(engine: Engine, info: ReturnType<Engine['describe']>, name: string, dir: string, identity: Identity, parsed: Parsed,

@@ -2,7 +2,6 @@
  * The files of a finished sweep (result.json, result.csv, collapse.svg/png, run.json) and its summary, written
  * the same way by `collapse sweep`, `collapse merge` and a Redis sweep, so that every route gives the same bytes.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollapseResult } from '../sde/types.js';
 import { commitFiles, toJson } from './files.js';

@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { CollapseError } from '../errors.js';
 import { mergeResults, planCollapse } from '../sde/collapse.js';
 import type { ModelDefinition } from '../sde/model.js';
 import { cutShard, MAX_SHARDS, PATH_BLOCK, shardCells, type ShardCut } from '../sde/shards.js';
 import type { CollapseOptions, CollapseResult } from '../sde/types.js';
 import { checkSweep, findModel, glueValues, parseCommand, parseGrid, parseInteger, parseIntegerList, parsePositive, parseSets, UsageError } from './args.js';
-import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, packageVersion, parseRunSettings, reasonNote } from './common.js';
-import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson, writeAtomic } from './files.js';
+import { commonOptions, type Interrupt, type Io, MAX_CLI_STEPS, packageVersion, parseRunSettings, withEngine } from './common.js';
+import { commitFiles, preflightOutDir, toJson, writeAtomic } from './files.js';
 import { SWEEP_HELP } from './help.js';
 import { duration, human, ProgressBar } from './progress.js';
 import { resultLines, wroteLine, writeResults } from './results.js';
@@ -155,28 +155,13 @@ export async function sweepCommand(argv: string[], io: Io): Promise<number> {
   const want = new Set(cutKeys(cut, problem.paths));
 
   const out = values.out ?? join('out', spec.model.name);
-  const { exists } = checkOutDir(out);
   // A first look without the lock, so that a refusal leaves no trace; repeated under the lock below.
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out); // what a killed run left half-done is completed or removed first
-    inspectOut(out, cpProblem, want, finishedFile, resume, force);
-  }
+  preflightOutDir(out, () => inspectOut(out, cpProblem, want, finishedFile, resume, force));
   if (shard && process.env.COLLAPSE_TEST_FAIL_SHARD === String(shard.index)) throw new Error(`COLLAPSE_TEST_FAIL_SHARD: shard ${shard.index} fails on purpose`);
 
-  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
-  const interrupt = new Interrupt(io);
-  let lock: FolderLock | undefined;
-  let created: string | undefined;
-  try {
+  return withEngine(run, io, values.quiet === true, async (engine, interrupt, folders) => {
     const info = engine.describe();
-    if (!values.quiet) {
-      const note = reasonNote(info);
-      if (note) io.stderr.write(note);
-    }
-    created = makeOutDir(out);
-    lock = FolderLock.acquire(out);
-    recover(out); // finish or undo what a killed run left half-done
+    folders.hold(out);
     const parts = inspectOut(out, cpProblem, want, finishedFile, resume, force);
     const checkpointPath = join(out, 'checkpoint.json');
     if (interrupt.code) {
@@ -224,12 +209,7 @@ export async function sweepCommand(argv: string[], io: Io): Promise<number> {
     if (!written) return stopped();
     if (!values.quiet) io.stdout.write(await summary(merged, info, outcome, out, K));
     return 0;
-  } finally {
-    interrupt.dispose();
-    lock?.release();
-    removeCreated(out, created); // only if it stayed empty
-    engine.close();
-  }
+  });
 }
 
 /**

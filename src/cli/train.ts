@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine } from '../engine.js';
 import { CollapseError } from '../errors.js';
 import { trainingFigure } from '../plot/training.js';
 import { loadDataset } from '../train/data/datasets.js';
@@ -13,8 +12,8 @@ import type { ActivationKind } from '../train/graph.js';
 import { buildModel, PRESETS } from '../train/presets.js';
 import type { MetricsRow, TrainResult } from '../train/train.js';
 import { parseCommand, parseInteger, parseIntegerList, parseNumber, UsageError } from './args.js';
-import { parseRunSettings, reasonNote, Interrupt, type Io } from './common.js';
-import { checkOutDir, commitFiles, FolderLock, fsError, makeOutDir, recover, removeCreated, tidy, toJson, writeAtomic } from './files.js';
+import { parseRunSettings, withEngine, type Io } from './common.js';
+import { commitFiles, fsError, preflightOutDir, toJson, writeAtomic } from './files.js';
 import { TRAIN_HELP } from './help.js';
 import { duration, ProgressBar } from './progress.js';
 
@@ -84,32 +83,17 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   if (values.resume !== undefined && values.force) throw new UsageError('--resume and --force contradict each other: --resume continues the run, --force starts it over');
   const out = values.resume ?? values.out ?? join('out', `train-${preset}`);
   const resume = values.resume !== undefined;
-  const { exists } = checkOutDir(out);
+  const { exists } = preflightOutDir(out, () => inspectOut(out, resume, values.force === true));
   if (resume && !exists) throw new UsageError(`--resume ${out}: no such folder`);
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out);
-    inspectOut(out, resume, values.force === true);
-  }
 
   const data = await loadDataset(dataName, { ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}), pad, seed: run.seed });
   const model = buildModel(preset, { inputShape: [data.channels, data.height, data.width], classes: data.classes, ...(width ? { width } : {}), ...(widths ? { widths } : {}), ...(activation ? { activation } : {}) });
-  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
-  const interrupt = new Interrupt(io);
-  interrupt.message = 'stopping after this step; a checkpoint of it is written';
-  let lock: FolderLock | undefined;
-  let created: string | undefined;
-  const bar = new ProgressBar(io.stderr, !values.quiet && io.stderr.isTTY === true);
-  interrupt.beforeMessage = () => bar.clear();
-  try {
+  return withEngine(run, io, values.quiet === true, async (engine, interrupt, folders) => {
+    interrupt.message = 'stopping after this step; a checkpoint of it is written';
+    const bar = new ProgressBar(io.stderr, !values.quiet && io.stderr.isTTY === true);
+    interrupt.beforeMessage = () => bar.clear();
     const info = engine.describe();
-    if (!values.quiet) {
-      const note = reasonNote(info);
-      if (note) io.stderr.write(note);
-    }
-    created = makeOutDir(out);
-    lock = FolderLock.acquire(out);
-    recover(out);
+    folders.hold(out);
     const checkpoints = join(out, 'checkpoints');
     const latest = resume ? latestCheckpoint(checkpoints) : undefined;
     if (resume && !latest) throw new UsageError(`--resume ${out}: it holds no checkpoint (checkpoints/step-N.safetensors) to continue from`);
@@ -158,12 +142,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
         `  wrote ${join(out, 'model.safetensors')}, metrics.csv, summary.json, training.png/.svg, checkpoints/\n`);
     }
     return 0;
-  } finally {
-    interrupt.dispose();
-    lock?.release();
-    removeCreated(out, created);
-    engine.close();
-  }
+  });
 }
 
 /** Refuses to start over a finished or unfinished run unless told what to do with it. */

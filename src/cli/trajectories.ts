@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine } from '../engine.js';
 import { paramsText } from '../plot/collapse.js';
 import { fmt } from '../plot/render.js';
 import { trajectoriesFigure, type SidePanel } from '../plot/trajectories.js';
@@ -8,8 +7,8 @@ import { planCollapse } from '../sde/collapse.js';
 import { quarticStationaryDensity } from '../sde/models/quartic.js';
 import type { CollapseOptions } from '../sde/types.js';
 import { checkSweep, findModel, parseCommand, parseGrid, parseInteger, parsePositive, parseSets, UsageError } from './args.js';
-import { commonOptions, Interrupt, type Io, MAX_CLI_STEPS, parseRunSettings, reasonNote } from './common.js';
-import { checkOutDir, commitFiles, FolderLock, makeOutDir, recover, removeCreated, tidy, toJson } from './files.js';
+import { commonOptions, type Io, MAX_CLI_STEPS, parseRunSettings, withEngine } from './common.js';
+import { commitFiles, preflightOutDir, toJson } from './files.js';
 import { TRAJECTORIES_HELP } from './help.js';
 import { duration } from './progress.js';
 
@@ -61,32 +60,17 @@ export async function trajectoriesCommand(argv: string[], io: Io): Promise<numbe
   const plan = planCollapse(options);
   const out = values.out ?? join('out', `${model.name}-trajectories`);
   const force = values.force === true;
-  const { exists } = checkOutDir(out);
   const refuseOverwrite = () => {
     if (!force && existsSync(join(out, 'trajectories.json'))) {
       throw new UsageError(`${out} already holds trajectories (trajectories.json): add --force to replace them, or pick another --out`);
     }
   };
-  if (exists) {
-    FolderLock.check(out);
-    tidy(out);
-    refuseOverwrite();
-  }
+  preflightOutDir(out, refuseOverwrite);
 
-  const engine = await createEngine({ backend: run.backend, ...(run.threads === undefined ? {} : { threads: run.threads }) });
-  const interrupt = new Interrupt(io);
-  interrupt.message = 'stopping; nothing is written';
-  let lock: FolderLock | undefined;
-  let created: string | undefined;
-  try {
+  return withEngine(run, io, values.quiet === true, async (engine, interrupt, folders) => {
+    interrupt.message = 'stopping; nothing is written';
     const info = engine.describe();
-    if (!values.quiet) {
-      const note = reasonNote(info);
-      if (note) io.stderr.write(note);
-    }
-    created = makeOutDir(out);
-    lock = FolderLock.acquire(out);
-    recover(out);
+    folders.hold(out);
     refuseOverwrite();
     const started = performance.now();
     let result;
@@ -129,10 +113,5 @@ export async function trajectoriesCommand(argv: string[], io: Io): Promise<numbe
       ].join('\n') + '\n');
     }
     return 0;
-  } finally {
-    interrupt.dispose();
-    lock?.release();
-    removeCreated(out, created);
-    engine.close();
-  }
+  });
 }

@@ -212,12 +212,6 @@ export const fig1: Reproduction = {
   },
 };
 
-function nearestIndex(xs: readonly number[], x: number): number {
-  let best = 0;
-  xs.forEach((v, i) => { if (Math.abs(v - x) < Math.abs(xs[best] - x)) best = i; });
-  return best;
-}
-
 /** The result without its clock-dependent fields, so that two runs write the same bytes. */
 export function stripTimings(r: CollapseResult): Omit<CollapseResult, 'elapsedSeconds' | 'pathStepsPerSecond'> {
   const { elapsedSeconds: _e, pathStepsPerSecond: _p, ...rest } = r;

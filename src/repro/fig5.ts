@@ -398,7 +398,6 @@ async function analyse(ctx: ReproContext, data: TeacherStudentData, rec: TrainRe
   // --- after the drop (the largest σ): survivors regrow toward ŝ* − η′σ²/2, the collapsed stay at 0
   const gMax = order[order.length - 1];
   const sMax = sigmas[gMax];
-  const after = rec.meanSteps.map((st, k) => [st, k] as const).filter(([st]) => st >= drop && (st - drop) % 2000 === 0).map(([, k]) => k);
   const kDrop = snapIndex(drop), kEnd = snapIndex(steps);
   const regrowRows: (string | number)[][] = [];
   let regrowPass = 0, regrowChecks = 0;
