@@ -5,17 +5,13 @@
  * read back except the loss statistics, when the trainer asks.
  */
 import type { Backend } from '../backends/types.js';
-import { tensorKernels } from '../kernels/registry.js';
+import { tensorKernels, type TensorKernelName } from '../kernels/registry.js';
 import { checkCall } from '../kernels/run.js';
 import type { KernelSpec, Tensor } from '../kernels/types.js';
 import type { Model, Node } from './graph.js';
 
-/** The kernels training needs, looked up by name (src/kernels/registry.ts). */
-export function kernel(name: string): KernelSpec<unknown> {
-  const k = (tensorKernels as Record<string, KernelSpec<unknown>>)[name];
-  if (!k) throw new Error(`internal: kernel '${name}' is not registered`);
-  return k;
-}
+/** The scalar parameters of a registered tensor kernel (src/kernels/registry.ts), so tsc checks every prepared call. */
+type ParamsOf<K extends TensorKernelName> = (typeof tensorKernels)[K] extends KernelSpec<infer P> ? P : never;
 
 /** Parameters, their gradients and momenta, and the buffers (BatchNorm running statistics), by name. */
 export interface ModelState {
@@ -28,8 +24,8 @@ export interface ModelState {
 type Call = () => void;
 
 /** One prepared call: validated once (every check of a real run), re-enqueued as often as needed. */
-function prepare(backend: Backend, name: string, params: unknown, inputs: Tensor[], outputs?: Tensor[]): { call: Call; outputs: Tensor[] } {
-  const spec = kernel(name);
+function prepare<K extends TensorKernelName>(backend: Backend, name: K, params: ParamsOf<K>, inputs: Tensor[], outputs?: Tensor[]): { call: Call; outputs: Tensor[] } {
+  const spec = tensorKernels[name] as KernelSpec<ParamsOf<K>>;
   const expected = checkCall(backend, spec, params, inputs, outputs);
   const outs = outputs ?? expected.map((e) => backend.alloc(e.dtype, e.shape));
   return { call: () => backend.run(spec, params, inputs, outs), outputs: outs };
@@ -171,14 +167,14 @@ export class Executor {
     return t;
   }
 
-  #prepare(name: string, params: unknown, inputs: Tensor[], outputs?: Tensor[]): { outputs: Tensor[] } {
+  #prepare<K extends TensorKernelName>(name: K, params: ParamsOf<K>, inputs: Tensor[], outputs?: Tensor[]): { outputs: Tensor[] } {
     const made = prepare(this.#backend, name, params, inputs, outputs);
     if (!outputs) this.#owned.push(...made.outputs);
     this.#calls.push(made.call);
     return made;
   }
 
-  #run(name: string, params: unknown, inputs: Tensor[]): Tensor {
+  #run<K extends TensorKernelName>(name: K, params: ParamsOf<K>, inputs: Tensor[]): Tensor {
     return this.#prepare(name, params, inputs).outputs[0];
   }
 

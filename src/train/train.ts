@@ -6,12 +6,13 @@
  */
 import type { Backend } from '../backends/types.js';
 import { aborted, CollapseError, invalidArgument } from '../errors.js';
+import { tensorKernels } from '../kernels/registry.js';
 import type { Tensor } from '../kernels/types.js';
 import { finiteNumber, integerIn, MAX_U32, oneOf, plainObject } from '../validate.js';
 import { decodeWeights, encodeCheckpoint, encodeModel, type Weights } from './checkpoint.js';
 import { Batches, evalBatches } from './data/batches.js';
 import type { Dataset, Split } from './data/datasets.js';
-import { Executor, kernel, type ModelState } from './executor.js';
+import { Executor, type ModelState } from './executor.js';
 import type { Model } from './graph.js';
 import { initialParameters } from './init.js';
 import { checkSchedule, learningRate, type Schedule } from './schedule.js';
@@ -181,9 +182,9 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     const evaluator = evaluators(backend, model, state, executors);
     // The training loss and accuracy summed on the device between reads (two tensors, added alternately).
     const acc = [tensor([2]), tensor([2])];
-    const addStats = [0, 1].map((k) => () => backend.run(kernel('add'), {}, [acc[k], trainer.stats], [acc[1 - k]]));
+    const addStats = [0, 1].map((k) => () => backend.run(tensorKernels.add, {}, [acc[k], trainer.stats], [acc[1 - k]]));
     let parity = 0, since = 0;
-    const sgd = kernel('sgd_update');
+    const sgd = tensorKernels.sgd_update;
     const updates = model.params.map((p) => ({ grad: state.grads.get(p.name) as Tensor, param: state.params.get(p.name) as Tensor, buf: state.momenta.get(p.name) as Tensor }));
 
     const batches = new Batches(data.train, data, { batchSize: o.batchSize, seed: o.seed, labelNoise: o.labelNoise, augment: o.augment });
