@@ -3,7 +3,9 @@
 // derivative on top of erf. native/activation.cc evaluates the same polynomials in the same order; the f64
 // reference is src/kernels/activation.ts.
 //
-// No bindings, no entry point.
+// No bindings, no entry point; the Params struct and the override constants of both kernels:
+//   WG    workgroup size (default 256)
+//   EPT   elements per thread (default 4)
 //
 // Numerics (u = 2^-24; errors measured over every 97th f32 in [1e-8, 20] and its negative against the f64
 // reference, with native's ~1-ulp exp; this device's exp() replaces it here and enters only through the exp terms):
@@ -23,6 +25,15 @@
 // tanh 4.5u relative, sech^2 34u relative at x = 19.4. Exp results below 2^-126 may flush to zero.
 // NaN inputs give NaN through gelu (the final product with x), tanh and sech^2 (through exp); erf and tanh take
 // the sign of x last, so tanh(-0) = -0 as in PyTorch.
+
+override WG: u32 = 256u;
+override EPT: u32 = 4u;
+
+struct Params {
+  kind: u32,       // 0 = relu, 1 = gelu, 2 = tanh
+  n: u32,          // elements
+  groups: u32,     // workgroups that carry work
+}
 
 const ERF_T: f32 = 3.95;
 const FRAC_1_SQRT_2: f32 = 0.70710678118654752;

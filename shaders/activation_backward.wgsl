@@ -6,7 +6,7 @@
 // CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below) kind, n, groups
+//   0  uniform  Params  (activation.wgsl) kind, n, groups
 //   1  storage  array<f32>, read        x (n)
 //   2  storage  array<f32>, read        gradY (n)
 //   3  storage  array<f32>, read_write  gradX (n)
@@ -14,20 +14,9 @@
 // Dispatch: as activation_forward.wgsl: EPT elements per thread, strided by WG inside a workgroup's block of
 // WG * EPT; groups = ceil(n / (WG * EPT)), split over (x, y), linear id y * num_workgroups.x + x.
 //
-// Override constants:
-//   WG    workgroup size (default 256)
-//   EPT   elements per thread (default 4)
+// Params, WG and EPT: activation.wgsl (prepended).
 //
 // Numerics: relu exact; gelu' and sech^2 as stated in activation.wgsl, times one rounding for the product with gradY.
-
-override WG: u32 = 256u;
-override EPT: u32 = 4u;
-
-struct Params {
-  kind: u32,       // 0 = relu, 1 = gelu, 2 = tanh
-  n: u32,          // elements
-  groups: u32,     // workgroups that carry work
-}
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

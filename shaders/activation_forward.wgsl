@@ -3,7 +3,7 @@
 // declares the Params fields and holds the f64 reference; native/activation.cc is the CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below) kind, n, groups
+//   0  uniform  Params  (activation.wgsl) kind, n, groups
 //   1  storage  array<f32>, read        x (n)
 //   2  storage  array<f32>, read_write  y (n)
 //
@@ -12,20 +12,9 @@
 // >= `groups` return at once. Thread `lid` of workgroup g handles g * WG * EPT + j * WG + lid, j < EPT, so
 // each of the EPT loads and stores of a workgroup is one contiguous run.
 //
-// Override constants:
-//   WG    workgroup size (default 256)
-//   EPT   elements per thread (default 4)
+// Params, WG and EPT: activation.wgsl (prepended).
 //
 // Numerics: relu exact; gelu and tanh as stated in activation.wgsl (a few ulp, plus this device's exp error).
-
-override WG: u32 = 256u;
-override EPT: u32 = 4u;
-
-struct Params {
-  kind: u32,       // 0 = relu, 1 = gelu, 2 = tanh
-  n: u32,          // elements
-  groups: u32,     // workgroups that carry work
-}
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -7,7 +7,7 @@
 // src/kernels/batchnorm2d.ts holds the reference; native/batchnorm2d.cc is the CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below; the same struct as batchnorm2d_forward.wgsl)
+//   0  uniform  Params  (batchnorm2d_channel.wgsl)
 //   1  storage  array<f32>, read        grad_y (N * C * H * W)
 //   2  storage  array<f32>, read        x (N * C * H * W)
 //   3  storage  array<f32>, read        gamma (C)
@@ -21,24 +21,10 @@
 // (limit per dimension); the linear id g = wid.y * num_workgroups.x + wid.x is the channel, ids >= channels
 // return at once. Two passes over the channel: the sums, then grad_x.
 //
-// Override constants:
-//   WG    workgroup size, a power of two (default 256)
+// Params, WG, addr and reduce: batchnorm2d_channel.wgsl (prepended).
 //
 // Numerics: f32, the summation order of batchnorm2d_forward.wgsl (blocks of `block` per thread, then a fixed
 // binary tree over the workgroup): deterministic, depth about 2 sqrt(n / WG) + 8 additions.
-
-override WG: u32 = 256u;
-
-struct Params {
-  channels: u32,   // C
-  hw: u32,         // H * W
-  count: u32,      // n = N * H * W values per channel
-  training: u32,   // 1: differentiate through the batch statistics; 0: running statistics were constants
-  momentum: f32,   // unused here (the forward's struct)
-  eps: f32,        // unused here
-  unbias: f32,     // unused here
-  block: u32,      // elements a thread adds before folding them into its running sum (>= 1)
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grad_y: array<f32>;
@@ -49,27 +35,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> grad_x: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad_gamma: array<f32>;
 @group(0) @binding(8) var<storage, read_write> grad_beta: array<f32>;
-
-var<workgroup> red: array<vec2<f32>, WG>;
-
-// Index of value j (in n, h, w order) of channel c.
-fn addr(c: u32, j: u32) -> u32 {
-  let seg = j / p.hw;
-  return (seg * p.channels + c) * p.hw + (j - seg * p.hw);
-}
-
-// The workgroup's total of each thread's v, added as a fixed binary tree (WG a power of two).
-fn reduce(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      red[lid] = red[lid] + red[lid + s];
-    }
-    workgroupBarrier();
-  }
-  return red[0];
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

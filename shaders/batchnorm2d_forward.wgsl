@@ -7,7 +7,7 @@
 // src/kernels/batchnorm2d.ts holds the reference; native/batchnorm2d.cc is the CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below)
+//   0  uniform  Params  (batchnorm2d_channel.wgsl)
 //   1  storage  array<f32>, read        x (N * C * H * W)
 //   2  storage  array<f32>, read        gamma (C)
 //   3  storage  array<f32>, read        beta (C)
@@ -21,26 +21,12 @@
 // (limit per dimension); the linear id g = wid.y * num_workgroups.x + wid.x is the channel, ids >= channels
 // return at once. Each workgroup makes up to three passes over its channel: sum, centred sums, y.
 //
-// Override constants:
-//   WG    workgroup size, a power of two (default 256)
+// Params, WG, addr and reduce: batchnorm2d_channel.wgsl (prepended).
 //
 // Numerics: f32. Thread t reduces the channel's elements t, t + WG, t + 2 WG, ... in blocks of `block` (a
 // sum per block, then a running sum of blocks), then the workgroup adds the WG partials as a fixed binary
 // tree: deterministic, and the summation depth is about 2 * block + log2(WG) ~ 2 sqrt(n / WG) + 8 additions.
 // The variance is the corrected two-pass form (sum d^2 - (sum d)^2 / n) / n with d = x - mu (computed mu).
-
-override WG: u32 = 256u;
-
-struct Params {
-  channels: u32,   // C
-  hw: u32,         // H * W
-  count: u32,      // n = N * H * W values per channel
-  training: u32,   // 1: batch statistics and running update; 0: running statistics
-  momentum: f32,   // weight of the batch statistic in the running average
-  eps: f32,        // added to the variance
-  unbias: f32,     // n / (n - 1), rounded once on the host (0 when n < 2, eval only)
-  block: u32,      // elements a thread adds before folding them into its running sum (>= 1)
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -52,29 +38,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(8) var<storage, read_write> running_var: array<f32>;
 
-var<workgroup> red: array<vec2<f32>, WG>;
 var<workgroup> stats: vec2<f32>;   // (mu, invstd) of the channel, from thread 0
-
-// Index in x of value j (in n, h, w order) of channel c.
-fn addr(c: u32, j: u32) -> u32 {
-  let seg = j / p.hw;
-  return (seg * p.channels + c) * p.hw + (j - seg * p.hw);
-}
-
-// The workgroup's total of each thread's v, added as a fixed binary tree (WG a power of two).
-fn reduce(lid: u32, v: vec2<f32>) -> vec2<f32> {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      red[lid] = red[lid] + red[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();   // red is written again by the next reduction
-  return total;
-}
 
 // This thread's (sum x, 0) over its values of channel c.
 fn sum_x(c: u32, lid: u32) -> vec2<f32> {

@@ -22,22 +22,12 @@
 // decoded as g = t * tiles_m + tm with t the column tile counted over the phases in order; ids >= `groups`
 // return.
 //
-// Override constants: as shaders/conv2d_forward.wgsl (host: conv2dGemmTile by in_channels), with the same
-// requirements (WG % TILE_N == 0, WG % TILE_K == 0, ...).
+// Override constants: those of gemm_tile.wgsl (prepended), as shaders/conv2d_forward.wgsl sets them (host:
+// conv2dGemmTile by in_channels), with the same requirements (WG % TILE_N == 0, WG % TILE_K == 0).
 //
 // Numerics: f32; each output is a sequential fma chain over its phase's k = (o, a, b) in increasing order (taps
 // of windows past the edge of gy add fma(w, 0, acc) = acc exactly): |error| <= ~(out_channels * kernel_h *
 // kernel_w) * 2^-24 * sum |w||gy|.
-
-override TILE_M: u32 = 64u;
-override TILE_N: u32 = 64u;
-override TILE_K: u32 = 16u;
-override TM: u32 = 4u;
-override TN: u32 = 4u;
-override WG: u32 = (TILE_M / TM) * (TILE_N / TN);
-
-const MAX_TM: u32 = 8u;
-const MAX_TN: u32 = 8u;
 
 struct Params {
   batch: u32,
@@ -60,12 +50,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
 
-// Stages, k-major: as_[kk * SA + row] = w at depth k0 + kk of input channel row0 + row,
+// Stages (gemm_tile.wgsl), k-major: as_[kk * SA + row] = w at depth k0 + kk of input channel row0 + row,
 // bs[kk * SB + col] = gy at depth k0 + kk of the phase's column col0 + col.
-override SA: u32 = TILE_M + 1u;
-override SB: u32 = TILE_N + 1u;
-var<workgroup> as_: array<f32, SA * TILE_K>;
-var<workgroup> bs: array<f32, SB * TILE_K>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -128,17 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // The depth slot of w this thread stages at every step (WG % TILE_K == 0).
   let skk = lid % TILE_K;
 
-  let threads_m = TILE_M / TM;
-  let threads_n = TILE_N / TN;
-  let tx = lid % threads_n;
-  let ty = lid / threads_n;
-
-  var acc: array<f32, MAX_TM * MAX_TN>;
-  for (var i = 0u; i < MAX_TM * MAX_TN; i++) {
-    acc[i] = 0.0;
-  }
-  var ar: array<f32, MAX_TM>;
-  var br: array<f32, MAX_TN>;
+  var acc: array<f32, TILE_ACC>;   // zero-initialised
 
   for (var k0 = 0u; k0 < depth; k0 += TILE_K) {
     // w[o][c][kh][kw]: consecutive threads read the consecutive taps of one (o, c) (every s-th one).
@@ -171,25 +147,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       bs[kk * SB + scol] = v;
     }
     workgroupBarrier();
-
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      for (var i = 0u; i < TM; i++) {
-        ar[i] = as_[kk * SA + ty + i * threads_m];
-      }
-      for (var jj = 0u; jj < TN; jj++) {
-        br[jj] = bs[kk * SB + tx + jj * threads_n];
-      }
-      for (var i = 0u; i < TM; i++) {
-        for (var jj = 0u; jj < TN; jj++) {
-          acc[i * MAX_TN + jj] = fma(ar[i], br[jj], acc[i * MAX_TN + jj]);
-        }
-      }
-    }
+    tile_accumulate(&acc, lid);
     workgroupBarrier();
   }
 
   for (var jj = 0u; jj < TN; jj++) {
-    let col = col0 + tx + jj * threads_n;
+    let col = col0 + tile_col(lid, jj);
     if (col >= cols) {
       break;
     }
@@ -197,7 +160,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let q = col % q_phase;
     let pos = (iy0 + (q / nx) * s) * p.width + ix0 + (q % nx) * s;
     for (var i = 0u; i < TM; i++) {
-      let c = row0 + ty + i * threads_m;
+      let c = row0 + tile_row(lid, i);
       if (c < p.in_channels) {
         gx[(n * p.in_channels + c) * plane + pos] = acc[i * MAX_TN + jj];
       }

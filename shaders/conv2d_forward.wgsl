@@ -16,29 +16,13 @@
 // ceil(cols / TILE_N), cols = batch * out_h * out_w, as a 1-D count that may be split over (x, y); the
 // linear id g = wid.y * num_workgroups.x + wid.x is decoded as g = tm * tiles_n + tn, ids >= `groups` return.
 //
-// Override constants (host: src/kernels/conv2d.ts conv2dGemmTile: TILE_M = 16, 32 or 64 by out_channels,
-// TM = TILE_M / 16, TILE_N = 64, TN = 4, TILE_K = 16, so WG = 256). Requirements: TILE_M % TM == 0,
-// TILE_N % TN == 0, 1 <= TM, TN <= 8, WG % TILE_N == 0 and WG % TILE_K == 0 (each thread then stages a fixed
-// column of x and a fixed depth slot of w), WG the derived value.
-//   TILE_M, TILE_N  output block per workgroup (channels x positions)
-//   TILE_K          depth per workgroup-memory stage; 4 * TILE_K * (TILE_M + TILE_N + 2) bytes of workgroup memory
-//   TM, TN          register block per thread: rows ty + i * (TILE_M / TM), columns tx + j * (TILE_N / TN), so
-//                   x reads and y writes of neighbouring threads are neighbouring positions (coalesced)
-//   WG              workgroup size, (TILE_M / TM) * (TILE_N / TN) (derived when unset)
-//   SA, SB          workgroup-memory row pitches TILE_M + 1 and TILE_N + 1 (derived; leave unset)
+// Override constants: those of gemm_tile.wgsl (prepended; the tile product and its register blocks live there), set
+// by the host's conv2dGemmTile (src/kernels/conv2d.ts): TILE_M = 16, 32 or 64 by out_channels, TM = TILE_M / 16,
+// TILE_N = 64, TN = 4, TILE_K = 16, so WG = 256. Besides gemm_tile's requirements: WG % TILE_N == 0 and
+// WG % TILE_K == 0 (each thread then stages a fixed column of x and a fixed depth slot of w).
 //
 // Numerics: f32; each output is a sequential fma chain over k = (c, kh, kw) in increasing order (padding taps
 // add fma(0, w, acc) = acc exactly), then one add of the bias: |error| <= ~depth * 2^-24 * sum |w||x| + 2^-24 |y|.
-
-override TILE_M: u32 = 64u;
-override TILE_N: u32 = 64u;
-override TILE_K: u32 = 16u;
-override TM: u32 = 4u;
-override TN: u32 = 4u;
-override WG: u32 = (TILE_M / TM) * (TILE_N / TN);
-
-const MAX_TM: u32 = 8u;
-const MAX_TN: u32 = 8u;
 
 struct Params {
   batch: u32,
@@ -65,11 +49,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-// Stages, k-major: as_[kk * SA + row] = w[row0 + row][k0 + kk], bs[kk * SB + col] = im2col[k0 + kk][col0 + col].
-override SA: u32 = TILE_M + 1u;
-override SB: u32 = TILE_N + 1u;
-var<workgroup> as_: array<f32, SA * TILE_K>;
-var<workgroup> bs: array<f32, SB * TILE_K>;
+// Stages (gemm_tile.wgsl), k-major: as_[kk * SA + row] = w[row0 + row][k0 + kk], bs[kk * SB + col] = im2col[k0 + kk][col0 + col].
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -98,17 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // The depth slot of w this thread stages at every step (WG % TILE_K == 0).
   let skk = lid % TILE_K;
 
-  let threads_m = TILE_M / TM;
-  let threads_n = TILE_N / TN;
-  let tx = lid % threads_n;
-  let ty = lid / threads_n;
-
-  var acc: array<f32, MAX_TM * MAX_TN>;
-  for (var i = 0u; i < MAX_TM * MAX_TN; i++) {
-    acc[i] = 0.0;
-  }
-  var ar: array<f32, MAX_TM>;
-  var br: array<f32, MAX_TN>;
+  var acc: array<f32, TILE_ACC>;   // zero-initialised
 
   for (var k0 = 0u; k0 < p.depth; k0 += TILE_K) {
     // w[row0 .., k0 ..]: consecutive threads read consecutive k of one row.
@@ -137,32 +107,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       bs[kk * SB + scol] = v;
     }
     workgroupBarrier();
-
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      for (var i = 0u; i < TM; i++) {
-        ar[i] = as_[kk * SA + ty + i * threads_m];
-      }
-      for (var jj = 0u; jj < TN; jj++) {
-        br[jj] = bs[kk * SB + tx + jj * threads_n];
-      }
-      for (var i = 0u; i < TM; i++) {
-        for (var jj = 0u; jj < TN; jj++) {
-          acc[i * MAX_TN + jj] = fma(ar[i], br[jj], acc[i * MAX_TN + jj]);
-        }
-      }
-    }
+    tile_accumulate(&acc, lid);
     workgroupBarrier();
   }
 
   for (var jj = 0u; jj < TN; jj++) {
-    let col = col0 + tx + jj * threads_n;
+    let col = col0 + tile_col(lid, jj);
     if (col >= p.cols) {
       break;
     }
     let n = col / q_count;
     let q = col % q_count;
     for (var i = 0u; i < TM; i++) {
-      let o = row0 + ty + i * threads_m;
+      let o = row0 + tile_row(lid, i);
       if (o < p.out_channels) {
         y[(n * p.out_channels + o) * q_count + q] = acc[i * MAX_TN + jj] + bias[o];
       }

@@ -17,30 +17,12 @@
 // linear id g = wid.y * num_workgroups.x + wid.x is decoded as g = (b * tiles_m + tm) * tiles_n + tn, and
 // ids >= `groups` return at once. The host splits batches larger than the binding sizes allow.
 //
-// Override constants (host defaults: TILE_M = TILE_N = 64, TILE_K = 16, TM = TN = 4, so WG = 256;
-// all must satisfy TILE_M % TM == 0, TILE_N % TN == 0, 1 <= TM, TN <= 8, and WG must be the derived value):
-//   TILE_M, TILE_N  C block per workgroup (default 64 x 64)
-//   TILE_K          k depth of one workgroup-memory stage (default 16); workgroup memory used is
-//                   4 * TILE_K * (TILE_M + TILE_N + 2) bytes (8.1 KiB at the defaults)
-//   TM, TN          register block per thread (default 4 x 4); thread (ty, tx) owns rows ty + i * (TILE_M / TM)
-//                   and columns tx + j * (TILE_N / TN) of the block, so stores and B reads are contiguous
-//   WG              workgroup size, (TILE_M / TM) * (TILE_N / TN) (derived when unset; a host that sets it
-//                   must pass exactly that value: 256 at the defaults)
-//   SA, SB          workgroup-memory row pitches, TILE_M + 1 and TILE_N + 1 (derived; leave unset)
+// Override constants: those of gemm_tile.wgsl (prepended; the tile product and its register blocks live there), at
+// the host's MATMUL_TILE: TILE_M = TILE_N = 64, TILE_K = 16, TM = TN = 4, WG = 256 (8.1 KiB of workgroup memory).
 //
 // Numerics: f32 throughout; every C entry is a sequential fma chain over k = 0 .. k - 1 (in order), then
 // one add of the old C when accumulating, so |error| <= ~(k + 1) * 2^-24 * sum_k |a||b| (+ |C| * 2^-24).
 // Out-of-range tile elements are loaded as 0 (adding fma(0, x, acc) = acc exactly for finite x).
-
-override TILE_M: u32 = 64u;
-override TILE_N: u32 = 64u;
-override TILE_K: u32 = 16u;
-override TM: u32 = 4u;
-override TN: u32 = 4u;
-override WG: u32 = (TILE_M / TM) * (TILE_N / TN);
-
-const MAX_TM: u32 = 8u;   // register arrays are sized by these (function-scope arrays cannot use overrides)
-const MAX_TN: u32 = 8u;
 
 struct Params {
   batch: u32,      // number of products
@@ -62,13 +44,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// Stages, k-major: as_[kk * SA + row] = op(A)[row0 + row, k0 + kk], bs[kk * SB + col] = op(B)[k0 + kk, col0 + col].
-// The row pitch is padded by one word so that the k-walking (transposed-into-the-stage) stores hit distinct banks;
-// the compute loop reads one row kk at a time (a broadcast for A, consecutive words for B), conflict-free either way.
-override SA: u32 = TILE_M + 1u;
-override SB: u32 = TILE_N + 1u;
-var<workgroup> as_: array<f32, SA * TILE_K>;
-var<workgroup> bs: array<f32, SB * TILE_K>;
+// Stages (gemm_tile.wgsl), k-major: as_[kk * SA + row] = op(A)[row0 + row, k0 + kk], bs[kk * SB + col] = op(B)[k0 + kk, col0 + col].
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -91,17 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let b_off = bi * p.stride_b;
   let c_off = bi * m * n;
 
-  let threads_m = TILE_M / TM;
-  let threads_n = TILE_N / TN;
-  let tx = lid % threads_n;
-  let ty = lid / threads_n;
-
-  var acc: array<f32, MAX_TM * MAX_TN>;
-  for (var i = 0u; i < MAX_TM * MAX_TN; i++) {
-    acc[i] = 0.0;
-  }
-  var ar: array<f32, MAX_TM>;
-  var br: array<f32, MAX_TN>;
+  var acc: array<f32, TILE_ACC>;   // zero-initialised
 
   for (var k0 = 0u; k0 < k; k0 += TILE_K) {
     // Stage op(A)[row0 .., k0 ..]: consecutive threads read consecutive addresses of the stored A.
@@ -143,30 +109,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       bs[kk * SB + col] = v;
     }
     workgroupBarrier();
-
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      for (var i = 0u; i < TM; i++) {
-        ar[i] = as_[kk * SA + ty + i * threads_m];
-      }
-      for (var j = 0u; j < TN; j++) {
-        br[j] = bs[kk * SB + tx + j * threads_n];
-      }
-      for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) {
-          acc[i * MAX_TN + j] = fma(ar[i], br[j], acc[i * MAX_TN + j]);
-        }
-      }
-    }
+    tile_accumulate(&acc, lid);
     workgroupBarrier();
   }
 
   for (var i = 0u; i < TM; i++) {
-    let row = row0 + ty + i * threads_m;
+    let row = row0 + tile_row(lid, i);
     if (row >= m) {
       break;
     }
     for (var j = 0u; j < TN; j++) {
-      let col = col0 + tx + j * threads_n;
+      let col = col0 + tile_col(lid, j);
       if (col < n) {
         let idx = c_off + row * n + col;
         var v = acc[i * MAX_TN + j];

@@ -5,7 +5,7 @@
 // src/kernels/maxpool2d.ts declares the Params fields and holds the reference; native/maxpool2d.cc is the CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below)
+//   0  uniform  Params  (maxpool2d_params.wgsl)
 //   1  storage  array<f32>, read        gradY (planes * out_h * out_w)
 //   2  storage  array<i32>, read        argmax (planes * out_h * out_w)
 //   3  storage  array<f32>, read_write  gradX (planes * height * width)
@@ -15,24 +15,9 @@
 // Windows containing row h: oh in [ceil((h + padding - kernel + 1) / stride), floor((h + padding) / stride)]
 // clipped to [0, out_h - 1]; likewise for w.
 //
-// Override constants:
-//   WG    workgroup size (default 256)
+// Params and WG: maxpool2d_params.wgsl (prepended).
 //
 // Numerics: bit-identical to the reference (same f32 additions in the same order, starting from +0).
-
-override WG: u32 = 256u;
-
-struct Params {
-  planes: u32,     // batch * channels
-  height: u32,
-  width: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel: u32,
-  stride: u32,
-  padding: u32,
-  groups: u32,     // workgroups that carry work
-}
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> grad_y: array<f32>;

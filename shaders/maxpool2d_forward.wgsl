@@ -6,7 +6,7 @@
 // Params fields and holds the reference; native/maxpool2d.cc is the CPU twin.
 //
 // Bindings (group 0):
-//   0  uniform  Params  (below)
+//   0  uniform  Params  (maxpool2d_params.wgsl)
 //   1  storage  array<f32>, read        x (planes * height * width)
 //   2  storage  array<f32>, read_write  y (planes * out_h * out_w)
 //   3  storage  array<i32>, read_write  argmax (planes * out_h * out_w)
@@ -14,25 +14,10 @@
 // Dispatch: one thread per output, WG threads per workgroup, groups = ceil(planes * out_h * out_w / WG), split
 // over (x, y) (limit per dimension); linear id y * num_workgroups.x + x, ids >= `groups` return at once.
 //
-// Override constants:
-//   WG    workgroup size (default 256)
+// Params and WG: maxpool2d_params.wgsl (prepended).
 //
 // Numerics: exact (selection only). The host guarantees padding <= kernel / 2 and kernel <= the padded size,
 // so every window holds at least one element of the plane.
-
-override WG: u32 = 256u;
-
-struct Params {
-  planes: u32,     // batch * channels
-  height: u32,
-  width: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel: u32,
-  stride: u32,
-  padding: u32,
-  groups: u32,     // workgroups that carry work
-}
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -9,7 +9,7 @@
  *   running statistics are left as they are.
  * runningMean and runningVar are outputs that are READ AND UPDATED IN PLACE (like matmul's `accumulate`): pass
  * the tensors that hold them; a fresh output would start from whatever the allocator gave.
- * - webgpu: shaders/batchnorm2d_forward.wgsl, batchnorm2d_backward.wgsl: one workgroup per channel (reductions in
+ * - webgpu: shaders/batchnorm2d_forward.wgsl, batchnorm2d_backward.wgsl (+ batchnorm2d_channel.wgsl, shared): one workgroup per channel (reductions in
  *   a fixed order, then the elementwise pass in the same workgroup).
  * - native: native/batchnorm2d.cc: AVX2 f32 block sums combined in f64, channels × batch ranges over the pool.
  * - js: the cores below in f64, rounded once on store.
@@ -187,7 +187,7 @@ export const batchnorm2dForward: KernelSpec<BatchNorm2dParams> = {
     batchnormForwardCore(shapeOf(p), r.training, Math.fround(r.momentum), Math.fround(r.eps), x, gamma, beta, y, saveMean, saveInvStd, runningMean, runningVar);
   },
   webgpu: {
-    shaders: ['batchnorm2d_forward.wgsl'],
+    shaders: ['batchnorm2d_channel.wgsl', 'batchnorm2d_forward.wgsl'],
     overrides: () => ({ WG: BATCHNORM_WG }),
     workgroups: (p) => resolve('batchnorm2d_forward', p).channels,
   },
@@ -212,7 +212,7 @@ export const batchnorm2dBackward: KernelSpec<BatchNorm2dParams> = {
     batchnormBackwardCore(shapeOf(p), r.training, gradY, x, gamma, saveMean, saveInvStd, gradX, gradGamma, gradBeta);
   },
   webgpu: {
-    shaders: ['batchnorm2d_backward.wgsl'],
+    shaders: ['batchnorm2d_channel.wgsl', 'batchnorm2d_backward.wgsl'],
     overrides: () => ({ WG: BATCHNORM_WG }),
     workgroups: (p) => resolve('batchnorm2d_backward', p).channels,
   },

@@ -238,7 +238,7 @@ export const conv2dForward: KernelSpec<Conv2dParams> = {
     conv2dForwardCore(conv2dGeometry(p), x, w, b, y);
   },
   webgpu: {
-    shaders: ['conv2d_forward.wgsl'],
+    shaders: ['gemm_tile.wgsl', 'conv2d_forward.wgsl'],
     overrides: (p) => conv2dGemmTile(conv2dGeometry(p).o),
     workgroups: (p) => { const g = conv2dGeometry(p), s = forwardGemm(g), t = conv2dGemmTile(s.rows); return s.cols === 0 ? 0 : tiles(s.rows, t.TILE_M) * tiles(s.cols, t.TILE_N); },
   },
@@ -279,7 +279,7 @@ export const conv2dBackwardInput: KernelSpec<Conv2dParams> = {
     conv2dBackwardInputCore(conv2dGeometry(p), gy, w, gx);
   },
   webgpu: {
-    shaders: ['conv2d_backward_input.wgsl'],
+    shaders: ['gemm_tile.wgsl', 'conv2d_backward_input.wgsl'],
     overrides: (p) => conv2dGemmTile(conv2dGeometry(p).c),
     workgroups: (p) => inputGroups(conv2dGeometry(p)).groups,
   },

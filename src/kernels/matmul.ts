@@ -112,7 +112,7 @@ export const matmul: KernelSpec<MatmulParams> = {
     }
   },
   webgpu: {
-    shaders: ['matmul.wgsl'],
+    shaders: ['gemm_tile.wgsl', 'matmul.wgsl'],
     overrides: () => ({ ...MATMUL_TILE }),
     workgroups: groupsOf,
   },

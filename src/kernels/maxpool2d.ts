@@ -151,7 +151,7 @@ export const maxpool2dForward: KernelSpec<Maxpool2dParams> = {
     maxpool2dForwardCore(poolGeometry('maxpool2d_forward', p), x, y, argmax);
   },
   webgpu: {
-    shaders: ['maxpool2d_forward.wgsl'],
+    shaders: ['maxpool2d_params.wgsl', 'maxpool2d_forward.wgsl'],
     overrides: () => ({ WG }),
     workgroups: forwardGroups,
   },
@@ -179,7 +179,7 @@ export const maxpool2dBackward: KernelSpec<Maxpool2dParams> = {
     maxpool2dBackwardCore(poolGeometry('maxpool2d_backward', p), gradY, argmax, gradX);
   },
   webgpu: {
-    shaders: ['maxpool2d_backward.wgsl'],
+    shaders: ['maxpool2d_params.wgsl', 'maxpool2d_backward.wgsl'],
     overrides: () => ({ WG }),
     workgroups: backwardGroups,
   },
