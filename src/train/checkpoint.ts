@@ -31,6 +31,11 @@ export interface CheckpointState<T> {
   readonly settings: T;
   /** Metrics rows so far. */
   readonly history: readonly object[];
+  /**
+   * The training loss and correct count summed (in f32, on the device) over the `steps` steps since the last metrics
+   * row: a resumed run continues the sums, so its next row equals an uninterrupted run's.
+   */
+  readonly pending?: { readonly lossSum: number; readonly correct: number; readonly steps: number };
 }
 
 const f32 = (shape: readonly number[], data: Float32Array): NamedTensor => ({ dtype: 'F32', shape: [...shape], data });
@@ -59,6 +64,7 @@ export function encodeCheckpoint<T>(model: Model, w: Weights, state: CheckpointS
   return encodeSafetensors(tensors, {
     format: CHECKPOINT_FORMAT, model: JSON.stringify(model.spec), step: String(state.step),
     position: JSON.stringify(state.position), settings: JSON.stringify(state.settings), history: JSON.stringify(state.history),
+    ...(state.pending ? { pending: JSON.stringify(state.pending) } : {}),
   });
 }
 

@@ -145,6 +145,7 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
   let start = 0;
   let position = { epoch: 0, index: 0 };
   let history: MetricsRow[] = [];
+  let pending = { lossSum: 0, correct: 0, steps: 0 };
   let initial: { params: Map<string, Float32Array>; buffers: Map<string, Float32Array>; momenta?: Map<string, Float32Array>; tracked: number };
   if (options.resume !== undefined && options.initialWeights !== undefined) {
     throw invalidArgument('initialWeights', 'given with resume', 'absent when resuming (a checkpoint holds its own weights)');
@@ -164,6 +165,7 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     if (start > o.steps) throw invalidArgument('steps', o.steps, `at least the checkpoint's step ${start}`);
     position = JSON.parse(meta.position ?? '{}') as typeof position;
     history = (JSON.parse(meta.history ?? '[]') as MetricsRow[]).filter((row) => row.step <= start);
+    if (meta.pending !== undefined) pending = JSON.parse(meta.pending) as typeof pending; // (older checkpoints: the sums restart)
     initial = { params: r.weights.params, buffers: r.weights.buffers, momenta: r.momenta, tracked: r.weights.batchesTracked };
   } else if (options.initialWeights !== undefined) {
     if (!(options.initialWeights instanceof Uint8Array)) throw invalidArgument('initialWeights', options.initialWeights, 'the bytes of a model or checkpoint file (Uint8Array)');
@@ -183,7 +185,8 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     // The training loss and accuracy summed on the device between reads (two tensors, added alternately).
     const acc = [tensor([2]), tensor([2])];
     const addStats = [0, 1].map((k) => () => backend.run(tensorKernels.add, {}, [acc[k], trainer.stats], [acc[1 - k]]));
-    let parity = 0, since = 0;
+    backend.write(acc[0], Float32Array.of(pending.lossSum, pending.correct));
+    let parity = 0, since = pending.steps;
     const sgd = tensorKernels.sgd_update;
     const updates = model.params.map((p) => ({ grad: state.grads.get(p.name) as Tensor, param: state.params.get(p.name) as Tensor, buf: state.momenta.get(p.name) as Tensor }));
 
@@ -204,8 +207,10 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
     });
     const checkpoint = async (step: number) => {
       if (!options.onCheckpoint) return;
+      const [lossSum, correct] = await backend.read(acc[parity]);
       const bytes = encodeCheckpoint(model, await weights(), {
         step, position: batches.position, momenta: await readAll(backend, state.momenta), settings: o.settings, history,
+        pending: { lossSum, correct, steps: since },
       });
       await options.onCheckpoint({ step, bytes });
     };

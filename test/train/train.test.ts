@@ -112,7 +112,7 @@ describe('training runs (native)', () => {
     expect(decodeSafetensors(a.model).tensors['fc1.weight'].shape).toEqual([16, 64]);
   });
 
-  it('stopped and resumed from its checkpoint, a run ends with the same weights as an uninterrupted one', async () => {
+  it('stopped and resumed from its checkpoint, a run ends with the same weights and metrics as an uninterrupted one', async () => {
     const model = buildModel('resnet18', { inputShape: [1, 8, 8], classes: 4, width: 1 / 16 });
     const options = { model, data, lr: 0.05, momentum: 0.9, weightDecay: 5e-4, labelNoise: 0.3, batchSize: 16, steps: 24, seed: 5, evaluateEvery: 8 };
     const whole = await engine.train(options);
@@ -127,6 +127,8 @@ describe('training runs (native)', () => {
     const resumed = await engine.train({ ...options, resume: saved });
     expect(resumed.resumedFrom).toBe(13);
     expect(Buffer.from(resumed.model).equals(Buffer.from(whole.model))).toBe(true);
+    // the row at step 16 averages steps 9–16 across the stop at 13 (the checkpoint carries the sums since step 8)
+    expect(resumed.history).toEqual(whole.history);
     await expect(engine.train({ ...options, lr: 0.1, resume: saved })).rejects.toThrow(/trained with lr = 0.05, not 0.1/);
   });
 
