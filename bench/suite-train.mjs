@@ -154,11 +154,7 @@ function runTorch(args, threads, { timeoutMs = 20 * 60_000 } = {}) {
 const CONV_SERVER = `
 import contextlib, io, json, runpy, sys
 try:
-    import torch
-    # One freed 30 MB buffer: glibc then serves blocks below that size from its heap (a dynamic mmap threshold),
-    # as in any training process. Without it, a process timing one layer mmaps and page-faults its activations
-    # on every call and torch runs ~4x slower (35 vs 150 GFLOP/s at 128->128 on 16x16, one thread).
-    torch.empty(30 * 2**20 // 4)  # allocated and freed at once
+    import torch  # once; the script settles glibc's heap itself (its freed 30 MB buffer)
 except Exception:
     pass  # torch missing: the script prints {"missing": ...}
 for line in sys.stdin:
