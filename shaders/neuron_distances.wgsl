@@ -21,7 +21,7 @@
 // Override constants (host defaults TILE_M = TILE_N = 64, TILE_K = 16, TM = TN = 4, WG = 256; TILE_M % TM ==
 // TILE_N % TN == 0, TM, TN <= 4, WG = (TILE_M / TM) * (TILE_N / TN) >= TILE_M + TILE_N):
 //   TILE_M, TILE_N  out block per workgroup       TILE_K  entries of each row per workgroup-memory stage
-//   TM, TN          sums per thread (rows ty + i * TILE_M / TM, columns tx + j * TILE_N / TN of the block)
+//   TM, TN          sums per thread (rows ty + i * TILE_M / TM, columns tx + j * TILE_N / TN of the block; as gemm_tile.wgsl)
 //   WG              workgroup size; threads 0 .. TILE_M + TILE_N - 1 also sum the squared norms of the rows
 //
 // Numerics: f32. Every sum (of squared differences, and each norm) is one sequential fma chain over k in order,
@@ -29,15 +29,10 @@
 // near-equal entries is exact); out has relative error <= ~(2 * dim + 10) * 2^-24 at every entry, however small.
 // Out-of-range rows and entries are staged as 0 and contribute nothing.
 
-override TILE_M: u32 = 64u;
-override TILE_N: u32 = 64u;
-override TILE_K: u32 = 16u;
-override TM: u32 = 4u;
-override TN: u32 = 4u;
-override WG: u32 = (TILE_M / TM) * (TILE_N / TN);
-
-const MAX_TM: u32 = 4u;
-const MAX_TN: u32 = 4u;
+// The tile overrides, the stages as_ / bs and the thread layout come from gemm_tile.wgsl (prepended); the product here
+// is a sum of squared differences, so it has its own loop, with register blocks of at most 4 x 4.
+const DIST_TM: u32 = 4u;
+const DIST_TN: u32 = 4u;
 
 struct Params {
   count: u32,      // rows of A and of out
@@ -55,11 +50,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// Stages, k-major with a padded pitch (as in matmul.wgsl): as_[kk * SA + row], bs[kk * SB + col].
-override SA: u32 = TILE_M + 1u;
-override SB: u32 = TILE_N + 1u;
-var<workgroup> as_: array<f32, SA * TILE_K>;
-var<workgroup> bs: array<f32, SB * TILE_K>;
+// Stages (gemm_tile.wgsl), k-major with a padded pitch: as_[kk * SA + row], bs[kk * SB + col].
 var<workgroup> norm_a: array<f32, TILE_M>;
 var<workgroup> norm_b: array<f32, TILE_N>;
 
@@ -85,11 +76,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let tx = lid % threads_n;
   let ty = lid / threads_n;
 
-  var acc: array<f32, MAX_TM * MAX_TN>;
-  for (var i = 0u; i < MAX_TM * MAX_TN; i++) {
-    acc[i] = 0.0;
-  }
-  var ar: array<f32, MAX_TM>;
+  var acc: array<f32, DIST_TM * DIST_TN>;   // zero-initialised
+  var ar: array<f32, DIST_TM>;
   var norm = 0.0;   // threads lid < TILE_M: row lid of the A block; TILE_M <= lid < TILE_M + TILE_N: a B row
 
   for (var k0 = 0u; k0 < dim; k0 += TILE_K) {
@@ -137,7 +125,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let bv = bs[kk * SB + tx + j * threads_n];
         for (var i = 0u; i < TM; i++) {
           let d = ar[i] - bv;
-          acc[i * MAX_TN + j] = fma(d, d, acc[i * MAX_TN + j]);
+          acc[i * DIST_TN + j] = fma(d, d, acc[i * DIST_TN + j]);
         }
       }
     }
@@ -164,7 +152,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let den = norm_a[r] + norm_b[c] + p.epsilon;
         var v = 0.0;
         if (den != 0.0) {
-          v = 2.0 * acc[i * MAX_TN + j] / den;
+          v = 2.0 * acc[i * DIST_TN + j] / den;
         }
         out[row * p.count_b + col] = v;
         if (sym && tm != tn) {

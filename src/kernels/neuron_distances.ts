@@ -116,7 +116,7 @@ export const neuronDistances: KernelSpec<NeuronDistancesParams> = {
     neuronDistancesCore(p, a, b, out);
   },
   webgpu: {
-    shaders: ['neuron_distances.wgsl'],
+    shaders: ['gemm_tile.wgsl', 'neuron_distances.wgsl'],
     overrides: () => ({ ...DISTANCE_TILE }),
     workgroups: groupsOf,
   },
