@@ -233,7 +233,9 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
       since++;
       for (const u of updates) backend.run(sgd, { lr, momentum: o.momentum, weightDecay: o.weightDecay }, [u.grad], [u.param, u.buf]);
       tracked++;
-      await backend.flush();
+      // Bound the queue: every step on the CPU backends; on a GPU up to STEPS_IN_FLIGHT steps are queued, so the
+      // device is not left idle while the host shuffles the next batch (writes copy their data, so reuse is safe).
+      if (backend.info.name !== 'webgpu' || (step + 1) % STEPS_IN_FLIGHT === 0 || step + 1 === o.steps) await backend.flush();
       loopSeconds += (performance.now() - t0) / 1000;
       loopSteps++;
       const done = step + 1;
@@ -275,6 +277,9 @@ export async function train(backend: Backend, options: TrainOptions): Promise<Tr
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Training steps a GPU backend may have queued before the host waits for it. */
+const STEPS_IN_FLIGHT = 4;
 
 /** Parameters (with zero gradients and momenta unless given) and buffers uploaded to the backend. */
 function upload(backend: Backend, model: Model, initial: { params: Map<string, Float32Array>; buffers: Map<string, Float32Array>; momenta?: Map<string, Float32Array> }) {
