@@ -34,9 +34,9 @@ export const fig3: Reproduction = {
   summary: 'VGG-16 trained with a large learning rate: incoming and outgoing distance matrices of a shallow and two deep layers',
   settings: {
     ...NET_SETTINGS,
-    lr: { description: 'learning rate (the paper: 0.1)', kind: 'number', quick: 0.01, paper: 0.1, min: 0 },
+    lr: { description: 'learning rate (the paper: 0.1, the largest of Fig. 4; quick: 0.02, the largest of quick Fig. 4)', kind: 'number', quick: 0.02, paper: 0.1, min: 0 },
     labelNoise: { description: 'label-noise probability', kind: 'number', quick: 0, paper: 0, min: 0, max: 0.99 },
-    steps: { description: 'SGD steps before the analysis (the paper: 10⁵)', kind: 'integer', quick: 3000, paper: 100_000, min: 1 },
+    steps: { description: 'SGD steps before the analysis (the paper: 10⁵)', kind: 'integer', quick: 30_000, paper: 100_000, min: 1 },
     layers: { description: 'the layers drawn, by number in conv1 … conv13, fc14, fc15 (the paper: conv5, conv11, fc14)', kind: 'integers', quick: [5, 11, 14], paper: [5, 11, 14], min: 1, max: 15 },
   },
   plan(s) {
