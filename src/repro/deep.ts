@@ -224,7 +224,7 @@ export function deepDifferences(s: Settings): string[] {
     'Beside the paper\'s fraction of independent neurons (pairs at normalised distance < 0.1), the reports give each layer\'s mean distance to the nearest other neuron: it falls long before pairs cross 0.1, so the direction shows at scales too small for the fraction to move.',
   ];
   if (s.data === 'mnist') {
-    out.push(`Quick scale: ${netText(s)}: MNIST instead of CIFAR, a narrow network and 10⁴ instead of 10⁵–10⁶ steps. The learning rates are scaled down (a narrow VGG-16 without BatchNorm fails to train at lr ≥ 0.05 on MNIST, even with warm-up) and the weight decay up (0.01 instead of 5e-4), so that the total decay lr·decay·steps (0.5–2 here) spans the paper's (0.5 at lr 0.01 to 5 at lr 0.1 over 10⁵ steps). The collapse is then partly neurons that vanish (norm below 0.1 of the layer's largest; the paper counts them as collapsed, onto the origin's invariant set) and partly neurons that merge: the tables give both. --scale paper (with --data-dir) runs the paper's settings.`);
+    out.push(`Quick scale: ${netText(s)}: MNIST instead of CIFAR, a narrow network and 10⁴–3·10⁴ instead of 10⁵–10⁶ steps. The learning rates are scaled down (a narrow VGG-16 without BatchNorm fails to train at lr ≥ 0.05 on MNIST, even with warm-up) and the weight decay up (0.01 instead of 5e-4), so that the total decay lr·decay·steps (0.5–2 here) spans the paper's (0.5 at lr 0.01 to 5 at lr 0.1 over 10⁵ steps). The collapse is then partly neurons that vanish (norm below 0.1 of the layer's largest; the paper counts them as collapsed, onto the origin's invariant set) and partly neurons that merge: the tables give both. --scale paper (with --data-dir) runs the paper's settings.`);
   }
   return out;
 }
