@@ -29,7 +29,7 @@ const TINY: Record<string, string[]> = {
   toy: ['steps=500', 'seeds=2', 'lrs=0.1,0.5', 'sigmas=0,0.1'],
   fig3: ['steps=50', 'batch=8', 'warmup=10'],
   fig4: ['lrs=0.005', 'noises=0', 'lrSteps=50', 'noiseSteps=50', 'batch=8', 'warmup=10'],
-  fig6: ['drops=50,100', 'phase2Steps=50', 'phase2Decay=0', 'batch=8', 'warmup=10'],
+  fig6: ['drops=50,100', 'phase2Steps=50', 'phase2Decay=0', 'batch=8', 'warmup=10', 'replicates=1'],
 };
 const sets = (name: string, qualified = false) => TINY[name].flatMap((s) => ['--set', qualified ? `${name}.${s}` : s]);
 

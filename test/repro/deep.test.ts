@@ -13,7 +13,7 @@ beforeAll(async () => { engine = await createEngine({ backend: 'native' }); });
 afterAll(() => engine?.close());
 
 const VERDICTS = ['reproduced', 'partly reproduced', 'not reproduced', 'inconclusive'];
-const TINY_NET = { width: 0.0625, batch: 8, warmup: 20 };
+const TINY_NET = { width: 0.0625, batch: 8, warmup: 20, replicates: 1 };
 
 describe('fig3 (tiny)', () => {
   let r: ReproResult;
@@ -63,14 +63,22 @@ describe('fig3 (tiny)', () => {
 });
 
 describe('fig4 and fig6 (tiny)', () => {
-  it('fig4: one run per learning rate and label noise, per-layer fractions and distances, three figures', async () => {
-    const r = await reproduce(engine, 'fig4', { set: { ...TINY_NET, lrs: [0.002, 0.01], noises: [0, 0.8], lrSteps: 150, noiseSteps: 150, noiseLr: 0.005 } });
+  it('fig4: one run per learning rate and label noise (p = 0 at an lr of the lr sweep is that run), per-layer fractions and distances, three figures', async () => {
+    const stages: string[] = [];
+    const r = await reproduce(engine, 'fig4', {
+      set: { ...TINY_NET, lrs: [0.002, 0.01], noises: [0, 0.8], lrSteps: 150, noiseSteps: 150, noiseLr: 0.01 },
+      onProgress: (p) => { if (!stages.includes(p.stage)) stages.push(p.stage); },
+    });
+    expect(stages.some((x) => x.startsWith('noise sweep: p = 0,'))).toBe(false);
     expect(r.figures.map((f) => f.name)).toEqual(['fig4-lr', 'fig4-noise', 'fig4-nearest']);
     expect((r.measured.lr as unknown[]).length).toBe(2);
     expect((r.measured.noise as unknown[]).length).toBe(2);
     expect(r.claims.map((c) => c.id)).toEqual(['lr-direction', 'noise-direction', 'deeper-collapse', 'early-layers']);
     const csv = (r.files[0].content as string).trim().split('\n');
     expect(csv).toHaveLength(1 + 4 * 15);
+    // columns: sweep, value, replicate, layer, …: the p = 0 rows repeat the lr = 0.01 rows
+    const rows = (sweep: string, value: string) => csv.map((l) => l.split(',')).filter((c) => c[0] === sweep && c[1] === value).map((c) => c.slice(2).join(','));
+    expect(rows('noise', '0')).toEqual(rows('lr', '0.01'));
   }, 300_000);
 
   it('fig6: phase 1 keeps the weights at each drop, phase 2 fine-tunes from them', async () => {
