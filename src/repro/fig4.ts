@@ -6,7 +6,7 @@
 import { fractionFigure } from '../plot/fractions.js';
 import { fmt } from '../plot/render.js';
 import { analysisStage, deepDifferences, DEEP_LAYERS, EARLY_LAYERS, initialStage, layerMean, loadData, NET_SETTINGS, netText, replicateSeed, trainStage, type LayerSummary, type TrainedRun } from './deep.js';
-import { claim, csv, num, table, verdictOf } from './stats.js';
+import { claim, csv, num, table } from './stats.js';
 import type { Claim, Reproduction, Settings } from './types.js';
 
 const n = (s: Settings, k: string) => s[k] as number;
