@@ -1,0 +1,272 @@
+// The noise-bound SIMD core, written once for any vector width: Philox4x32-10 tiles, Box-Muller
+// (fastmath.h's box_muller_lanes) and the fused Euler-Maruyama driver over the models of models.h.
+// Included by native/sde_avx2.cc (SC_SIMD_NS avx2, 8 floats per vector) and native/sde_avx512.cc (avx512,
+// 16 floats, compiled under a target pragma), after every other header, inside namespace sc::SC_SIMD_NS:
+// each family is its own set of symbols, so no inline function is shared between the two targets.
+//
+// Layout. A Philox register holds W/2 blocks, one 32-bit counter word in the low half of each 64-bit lane:
+// a round is then 2 vpmuludq, 2 shifts and 4 xors for W/2 blocks, without blends (the high halves carry
+// garbage that vpmuludq ignores). Two such halves (A: even float lanes, B: odd) are packed into one vector
+// of W words (a shift and a blend) for Box-Muller, so float lane l of every vector is path l of the group.
+//
+// The SDE counter is (block, 0, path, grid) (src/rng/philox.ts): with the block the same for every lane,
+// rounds 1 and 2 reduce to per-path constants (computed once per group of paths) combined with per-block
+// scalars, so each block costs 8 vector rounds. Each block feeds 4 consecutive draws of each path while the
+// path's state stays in registers; no normal goes through memory on the hot paths.
+#if !defined(SC_SIMD_NS) || !defined(SC_SIMD_W)
+#error "sde_simd.h is included by sde_avx2.cc / sde_avx512.cc only"
+#endif
+
+constexpr int W = SC_SIMD_W;
+typedef float VF __attribute__((vector_size(4 * W)));
+typedef int32_t VI __attribute__((vector_size(4 * W)));
+typedef uint32_t VU __attribute__((vector_size(4 * W)));
+typedef uint64_t VQ __attribute__((vector_size(4 * W)));
+
+#if SC_SIMD_W == 16
+SC_INLINE VQ mul32(VQ a, VQ b) { return reinterpret_cast<VQ>(_mm512_mul_epu32(reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b))); }
+SC_INLINE VF vsqrt(VF x) { return reinterpret_cast<VF>(_mm512_sqrt_ps(reinterpret_cast<__m512>(x))); }
+#define SC_ODD_BLEND {0, 17, 2, 19, 4, 21, 6, 23, 8, 25, 10, 27, 12, 29, 14, 31}
+#define SC_UNPACK_LO_PS {0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29}
+#define SC_UNPACK_HI_PS {2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31}
+#define SC_UNPACK_LO_PD {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29}
+#define SC_UNPACK_HI_PD {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}
+#elif SC_SIMD_W == 8
+SC_INLINE VQ mul32(VQ a, VQ b) { return reinterpret_cast<VQ>(_mm256_mul_epu32(reinterpret_cast<__m256i>(a), reinterpret_cast<__m256i>(b))); }
+SC_INLINE VF vsqrt(VF x) { return reinterpret_cast<VF>(_mm256_sqrt_ps(reinterpret_cast<__m256>(x))); }
+#define SC_ODD_BLEND {0, 9, 2, 11, 4, 13, 6, 15}
+#define SC_UNPACK_LO_PS {0, 8, 1, 9, 4, 12, 5, 13}
+#define SC_UNPACK_HI_PS {2, 10, 3, 11, 6, 14, 7, 15}
+#define SC_UNPACK_LO_PD {0, 1, 8, 9, 4, 5, 12, 13}
+#define SC_UNPACK_HI_PD {2, 3, 10, 11, 6, 7, 14, 15}
+#else
+#error "SC_SIMD_W must be 8 or 16"
+#endif
+
+#if SC_SIMD_W == 16
+SC_INLINE VF fmadd(VF a, VF b, VF c) {
+  return reinterpret_cast<VF>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(c)));
+}
+#else
+SC_INLINE VF fmadd(VF a, VF b, VF c) {
+  return reinterpret_cast<VF>(_mm256_fmadd_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(c)));
+}
+#endif
+// This family's own copy of Box-Muller (explicit fmadd: the same bits as the scalar box_muller).
+#include "box_muller.inc"
+
+SC_INLINE VQ splat64(uint32_t v) { return VQ{} + static_cast<uint64_t>(v); }
+
+// Words of half A (even lanes) and half B (odd lanes) as one vector of W words.
+SC_INLINE VU pack(VQ a, VQ b) {
+  const VI sel = SC_ODD_BLEND;
+  return __builtin_shuffle(reinterpret_cast<VU>(a), reinterpret_cast<VU>(b << 32), sel);
+}
+
+// Philox state of W/2 blocks.
+struct Half {
+  VQ x0, x1, x2, x3;
+};
+
+// Philox rounds [from, 10) on two halves at once (two independent chains per half).
+template <int From>
+SC_INLINE void rounds(Half& a, Half& b, uint32_t k0, uint32_t k1) {
+  const VQ m0 = splat64(kPhiloxM0), m1 = splat64(kPhiloxM1);
+#pragma GCC unroll 10
+  for (int r = From; r < 10; ++r) {
+    const VQ key0 = splat64(k0 + static_cast<uint32_t>(r) * kPhiloxW0), key1 = splat64(k1 + static_cast<uint32_t>(r) * kPhiloxW1);
+    const VQ pa0 = mul32(a.x0, m0), pa1 = mul32(a.x2, m1);
+    const VQ pb0 = mul32(b.x0, m0), pb1 = mul32(b.x2, m1);
+    // the key joins x1 / x3 (ready a round early) off the multiply -> shift -> xor chain
+    a.x0 = (pa1 >> 32) ^ (a.x1 ^ key0);
+    a.x2 = (pa0 >> 32) ^ (a.x3 ^ key1);
+    b.x0 = (pb1 >> 32) ^ (b.x1 ^ key0);
+    b.x2 = (pb0 >> 32) ^ (b.x3 ^ key1);
+    a.x1 = pa1;
+    a.x3 = pa0;
+    b.x1 = pb1;
+    b.x3 = pb0;
+  }
+}
+
+// Box-Muller on the 4 words of two halves: z[q] = normal q of each lane's block.
+SC_INLINE void normals_of(const Half& a, const Half& b, VF* z) {
+  const VF r0 = vsqrt(box_muller_r2<VF>(pack(a.x0, b.x0)));
+  const VF r2 = vsqrt(box_muller_r2<VF>(pack(a.x2, b.x2)));
+  box_muller_rotate<VF>(r0, pack(a.x1, b.x1), z[0], z[1]);
+  box_muller_rotate<VF>(r2, pack(a.x3, b.x3), z[2], z[3]);
+}
+
+// Rounds 1-2 of counter (block, path, c3) for one group of W paths. Per path (once per group and block-high
+// word): a1 = lo(M1 c2), x0 after round 1, and hi/lo of M0 times it (round 2's first product). Per block
+// (scalars, the same for every lane): round 1's M0 product of the block's low word and round 2's M1 product.
+struct PathHalf {
+  VQ a1, p_hi, p_lo;
+};
+
+struct PathGroup {
+  PathHalf h[2];
+  uint32_t block_hi = 0;
+  bool ready = false;
+  VQ c2[2];
+  uint32_t c3, k0, k1;
+
+  PathGroup(const TileKey& key, uint32_t first_lane) : c3(key.c3), k0(key.k0), k1(key.k1) {
+    alignas(64) uint64_t ca[W / 2], cb[W / 2];
+    for (int i = 0; i < W / 2; ++i) {
+      ca[i] = key.path0 + first_lane + 2 * i;
+      cb[i] = key.path0 + first_lane + 2 * i + 1;
+    }
+    // 32-bit wrap of the path index, as the reference's u32 counter word
+    for (int i = 0; i < W / 2; ++i) { ca[i] &= 0xffffffffu; cb[i] &= 0xffffffffu; }
+    std::memcpy(&c2[0], ca, sizeof(ca));
+    std::memcpy(&c2[1], cb, sizeof(cb));
+  }
+
+  SC_INLINE void prepare(uint32_t hi) {
+    const VQ m0 = splat64(kPhiloxM0), m1 = splat64(kPhiloxM1);
+    for (int s = 0; s < 2; ++s) {
+      const VQ p = mul32(c2[s], m1);
+      const VQ x0 = (p >> 32) ^ splat64(hi ^ k0);
+      const VQ q = mul32(x0, m0);
+      h[s].a1 = p;
+      h[s].p_hi = q >> 32;
+      h[s].p_lo = q;
+    }
+    block_hi = hi;
+    ready = true;
+  }
+
+  // The 4 normals of `block` for the group's lanes.
+  SC_INLINE void normals(uint64_t block, VF* z) {
+    const uint32_t hi = static_cast<uint32_t>(block >> 32);
+    if (__builtin_expect(!ready || hi != block_hi, 0)) prepare(hi);
+    const uint64_t s = static_cast<uint64_t>(kPhiloxM0) * static_cast<uint32_t>(block);
+    const uint32_t x3_1 = static_cast<uint32_t>(s);
+    const uint32_t x2_1 = static_cast<uint32_t>(s >> 32) ^ c3 ^ k1;
+    const uint64_t q = static_cast<uint64_t>(kPhiloxM1) * x2_1;
+    const VQ s0 = splat64(static_cast<uint32_t>(q >> 32) ^ (k0 + kPhiloxW0));
+    const VQ s1 = splat64(static_cast<uint32_t>(q));
+    const VQ s2 = splat64(x3_1 ^ (k1 + kPhiloxW1));
+    Half a{h[0].a1 ^ s0, s1, h[0].p_hi ^ s2, h[0].p_lo};
+    Half b{h[1].a1 ^ s0, s1, h[1].p_hi ^ s2, h[1].p_lo};
+    rounds<2>(a, b, k0, k1);
+    normals_of(a, b, z);
+  }
+};
+
+// Draws by index for the unaligned heads and tails of a run and for noise dimensions not a multiple of 4.
+struct DrawCursor {
+  VF z[4];
+  uint64_t block = ~uint64_t(0);
+  SC_INLINE VF draw(PathGroup& g, uint64_t j) {
+    if ((j >> 2) != block) {
+      block = j >> 2;
+      g.normals(block, z);
+    }
+    return z[j & 3];
+  }
+};
+
+template <class M>
+SC_INLINE void one_step(typename M::template Lanes<VF>& st, VF* x, PathGroup& g, DrawCursor& cur, uint64_t j, int m) {
+  st.begin(x);
+  for (int i = 0; i < m; ++i) st.noise(x, i, cur.draw(g, j + static_cast<uint64_t>(i)));
+  st.end(x);
+}
+
+template <class M>
+void advance(float* const* x, const StepArgs& a, const TileKey& key, uint32_t t0, uint32_t t1) {
+  constexpr int D = M::D;
+  const int m = a.m;
+  for (int lane = 0; lane < a.n; lane += W) {
+    VF xs[D];
+    for (int i = 0; i < D; ++i) std::memcpy(&xs[i], x[i] + lane, sizeof(VF));
+    PathGroup g(key, static_cast<uint32_t>(lane));
+    DrawCursor cur;
+    typename M::template Lanes<VF> st(a);
+    uint32_t t = t0;
+    if (M::kFixedM == 1) {
+      // one block = 4 steps
+      for (; t < t1 && (t & 3) != 0; ++t) one_step<M>(st, xs, g, cur, t, 1);
+      for (; t + 4 <= t1; t += 4) {
+        VF z[4];
+        g.normals(t >> 2, z);
+        for (int q = 0; q < 4; ++q) {
+          st.begin(xs);
+          st.noise(xs, 0, z[q]);
+          st.end(xs);
+        }
+      }
+      for (; t < t1; ++t) one_step<M>(st, xs, g, cur, t, 1);
+    } else if (m % 4 == 0) {
+      // m / 4 blocks per step
+      for (; t < t1; ++t) {
+        st.begin(xs);
+        const uint64_t b0 = static_cast<uint64_t>(t) * static_cast<uint64_t>(m) / 4;
+        for (int i = 0; i < m; i += 4) {
+          VF z[4];
+          g.normals(b0 + static_cast<uint64_t>(i / 4), z);
+          st.noise(xs, i, z[0]);
+          st.noise(xs, i + 1, z[1]);
+          st.noise(xs, i + 2, z[2]);
+          st.noise(xs, i + 3, z[3]);
+        }
+        st.end(xs);
+      }
+    } else {
+      for (; t < t1; ++t) one_step<M>(st, xs, g, cur, static_cast<uint64_t>(t) * static_cast<uint64_t>(m), m);
+    }
+    for (int i = 0; i < D; ++i) std::memcpy(x[i] + lane, &xs[i], sizeof(VF));
+  }
+}
+
+void normals_paths(uint64_t block, const TileKey& key, int n, float* const* z) {
+  for (int lane = 0; lane < n; lane += W) {
+    PathGroup g(key, static_cast<uint32_t>(lane));
+    VF v[4];
+    g.normals(block, v);
+    for (int q = 0; q < 4; ++q) std::memcpy(z[q] + lane, &v[q], sizeof(VF));
+  }
+}
+
+// W consecutive blocks per iteration. Float lane p = 4c + s holds block s (W/4) + c, so that the in-lane
+// 4 x 4 transposes (unpack ps, then pd) leave block s (W/4) .. s (W/4) + W/4 - 1 contiguous in vector s.
+void normals_consecutive(float* out, uint64_t first, size_t nb, uint32_t k0, uint32_t k1) {
+  alignas(64) uint64_t off_a[W / 2], off_b[W / 2];
+  for (int i = 0; i < W / 2; ++i) {
+    const int pa = 2 * i, pb = 2 * i + 1;
+    off_a[i] = static_cast<uint64_t>((pa % 4) * (W / 4) + pa / 4);
+    off_b[i] = static_cast<uint64_t>((pb % 4) * (W / 4) + pb / 4);
+  }
+  VQ oa, ob;
+  std::memcpy(&oa, off_a, sizeof(oa));
+  std::memcpy(&ob, off_b, sizeof(ob));
+  const VI lo_ps = SC_UNPACK_LO_PS, hi_ps = SC_UNPACK_HI_PS, lo_pd = SC_UNPACK_LO_PD, hi_pd = SC_UNPACK_HI_PD;
+  for (size_t i = 0; i < nb; i += W) {
+    const VQ ba = splat64(0) + (first + i) + oa, bb = splat64(0) + (first + i) + ob;  // 64-bit block indices
+    Half a{ba & 0xffffffffu, ba >> 32, VQ{}, VQ{}};
+    Half b{bb & 0xffffffffu, bb >> 32, VQ{}, VQ{}};
+    rounds<0>(a, b, k0, k1);
+    VF z[4];
+    normals_of(a, b, z);
+    const VF t0 = __builtin_shuffle(z[0], z[1], lo_ps), t1 = __builtin_shuffle(z[0], z[1], hi_ps);
+    const VF t2 = __builtin_shuffle(z[2], z[3], lo_ps), t3 = __builtin_shuffle(z[2], z[3], hi_ps);
+    const VF o[4] = {__builtin_shuffle(t0, t2, lo_pd), __builtin_shuffle(t0, t2, hi_pd), __builtin_shuffle(t1, t3, lo_pd),
+                     __builtin_shuffle(t1, t3, hi_pd)};
+    float* dst = out + 4 * i;
+    for (int s = 0; s < 4; ++s) std::memcpy(dst + s * W, &o[s], sizeof(VF));
+  }
+}
+
+template void advance<Quartic>(float* const*, const StepArgs&, const TileKey&, uint32_t, uint32_t);
+template void advance<Neuron>(float* const*, const StepArgs&, const TileKey&, uint32_t, uint32_t);
+template void advance<TeacherStudent>(float* const*, const StepArgs&, const TileKey&, uint32_t, uint32_t);
+template void advance<TwoNeuron>(float* const*, const StepArgs&, const TileKey&, uint32_t, uint32_t);
+template void advance<TwoNeuronMomentum>(float* const*, const StepArgs&, const TileKey&, uint32_t, uint32_t);
+
+#undef SC_ODD_BLEND
+#undef SC_UNPACK_LO_PS
+#undef SC_UNPACK_HI_PS
+#undef SC_UNPACK_LO_PD
+#undef SC_UNPACK_HI_PD
