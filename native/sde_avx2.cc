@@ -1,4 +1,5 @@
 // The AVX2 family of native/sde_simd.h (8 floats per vector): the x86-64-v3 baseline.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 

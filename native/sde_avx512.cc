@@ -5,6 +5,7 @@
 // The generic lane math of fastmath.h / models.h returns 64-byte vectors from always_inline functions that
 // are only ever inlined into this file's AVX-512 code: no call crosses the ABI the warning is about.
 #pragma GCC diagnostic ignored "-Wpsabi"
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>

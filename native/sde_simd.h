@@ -68,20 +68,33 @@ struct Half {
   VQ x0, x1, x2, x3;
 };
 
-// Philox rounds [from, 10) on two halves at once (two independent chains per half).
+// The round keys of key (k0, k1) as vectors, kept in memory: the rounds read them as memory operands, which
+// costs no register (AVX2 has 16, and the state of two halves and the products already take 12).
+struct RoundKeys {
+  VQ k0[10], k1[10];
+  RoundKeys(uint32_t key0, uint32_t key1) {
+    for (int r = 0; r < 10; ++r) {
+      k0[r] = splat64(key0 + static_cast<uint32_t>(r) * kPhiloxW0);
+      k1[r] = splat64(key1 + static_cast<uint32_t>(r) * kPhiloxW1);
+    }
+  }
+};
+
+// Philox rounds [From, 10) of two halves, interleaved: 2 vpmuludq, 2 shifts and 4 xors per round and half;
+// the key joins x1 / x3 (ready a round early) off the multiply -> shift -> xor chain. Two halves give four
+// independent chains, enough to cover the multiply latency within one block (an iteration of the callers is
+// too long for the out-of-order window to overlap the next one much).
 template <int From>
-SC_INLINE void rounds(Half& a, Half& b, uint32_t k0, uint32_t k1) {
+SC_INLINE void rounds(Half& a, Half& b, const RoundKeys& keys) {
   const VQ m0 = splat64(kPhiloxM0), m1 = splat64(kPhiloxM1);
 #pragma GCC unroll 10
   for (int r = From; r < 10; ++r) {
-    const VQ key0 = splat64(k0 + static_cast<uint32_t>(r) * kPhiloxW0), key1 = splat64(k1 + static_cast<uint32_t>(r) * kPhiloxW1);
     const VQ pa0 = mul32(a.x0, m0), pa1 = mul32(a.x2, m1);
     const VQ pb0 = mul32(b.x0, m0), pb1 = mul32(b.x2, m1);
-    // the key joins x1 / x3 (ready a round early) off the multiply -> shift -> xor chain
-    a.x0 = (pa1 >> 32) ^ (a.x1 ^ key0);
-    a.x2 = (pa0 >> 32) ^ (a.x3 ^ key1);
-    b.x0 = (pb1 >> 32) ^ (b.x1 ^ key0);
-    b.x2 = (pb0 >> 32) ^ (b.x3 ^ key1);
+    a.x0 = (pa1 >> 32) ^ (a.x1 ^ keys.k0[r]);
+    a.x2 = (pa0 >> 32) ^ (a.x3 ^ keys.k1[r]);
+    b.x0 = (pb1 >> 32) ^ (b.x1 ^ keys.k0[r]);
+    b.x2 = (pb0 >> 32) ^ (b.x3 ^ keys.k1[r]);
     a.x1 = pa1;
     a.x3 = pa0;
     b.x1 = pb1;
@@ -104,26 +117,40 @@ struct PathHalf {
   VQ a1, p_hi, p_lo;
 };
 
+// The per-block scalars of rounds 1-2 (the same for every path of a tile), as vectors.
+struct BlockWords {
+  VQ s0, s1, s2;
+};
+
+SC_INLINE BlockWords block_words(uint64_t block, uint32_t c3, uint32_t k0, uint32_t k1) {
+  const uint64_t s = static_cast<uint64_t>(kPhiloxM0) * static_cast<uint32_t>(block);
+  const uint32_t x3_1 = static_cast<uint32_t>(s);
+  const uint32_t x2_1 = static_cast<uint32_t>(s >> 32) ^ c3 ^ k1;
+  const uint64_t q = static_cast<uint64_t>(kPhiloxM1) * x2_1;
+  return BlockWords{splat64(static_cast<uint32_t>(q >> 32) ^ (k0 + kPhiloxW0)), splat64(static_cast<uint32_t>(q)),
+                    splat64(x3_1 ^ (k1 + kPhiloxW1))};
+}
+
+// One group of W paths (lanes first_lane .. first_lane + W - 1 of the tile): its per-path words of rounds
+// 1-2, recomputed when the block's high word changes (after 2^32 blocks).
 struct PathGroup {
   PathHalf h[2];
+  VQ c2[2];
   uint32_t block_hi = 0;
   bool ready = false;
-  VQ c2[2];
-  uint32_t c3, k0, k1;
 
-  PathGroup(const TileKey& key, uint32_t first_lane) : c3(key.c3), k0(key.k0), k1(key.k1) {
+  PathGroup() = default;
+  PathGroup(const TileKey& key, uint32_t first_lane) {
     alignas(64) uint64_t ca[W / 2], cb[W / 2];
-    for (int i = 0; i < W / 2; ++i) {
-      ca[i] = key.path0 + first_lane + 2 * i;
-      cb[i] = key.path0 + first_lane + 2 * i + 1;
+    for (int i = 0; i < W / 2; ++i) {  // the path index wraps at 2^32, as the reference's u32 counter word
+      ca[i] = static_cast<uint32_t>(key.path0 + first_lane + 2 * i);
+      cb[i] = static_cast<uint32_t>(key.path0 + first_lane + 2 * i + 1);
     }
-    // 32-bit wrap of the path index, as the reference's u32 counter word
-    for (int i = 0; i < W / 2; ++i) { ca[i] &= 0xffffffffu; cb[i] &= 0xffffffffu; }
     std::memcpy(&c2[0], ca, sizeof(ca));
     std::memcpy(&c2[1], cb, sizeof(cb));
   }
 
-  SC_INLINE void prepare(uint32_t hi) {
+  SC_INLINE void prepare(uint32_t hi, uint32_t k0) {
     const VQ m0 = splat64(kPhiloxM0), m1 = splat64(kPhiloxM1);
     for (int s = 0; s < 2; ++s) {
       const VQ p = mul32(c2[s], m1);
@@ -137,21 +164,17 @@ struct PathGroup {
     ready = true;
   }
 
-  // The 4 normals of `block` for the group's lanes.
-  SC_INLINE void normals(uint64_t block, VF* z) {
+  // The 4 normals of `block` (its words bw) for the group's lanes.
+  SC_INLINE void normals(uint64_t block, const BlockWords& bw, const TileKey& key, const RoundKeys& keys, VF* z) {
     const uint32_t hi = static_cast<uint32_t>(block >> 32);
-    if (__builtin_expect(!ready || hi != block_hi, 0)) prepare(hi);
-    const uint64_t s = static_cast<uint64_t>(kPhiloxM0) * static_cast<uint32_t>(block);
-    const uint32_t x3_1 = static_cast<uint32_t>(s);
-    const uint32_t x2_1 = static_cast<uint32_t>(s >> 32) ^ c3 ^ k1;
-    const uint64_t q = static_cast<uint64_t>(kPhiloxM1) * x2_1;
-    const VQ s0 = splat64(static_cast<uint32_t>(q >> 32) ^ (k0 + kPhiloxW0));
-    const VQ s1 = splat64(static_cast<uint32_t>(q));
-    const VQ s2 = splat64(x3_1 ^ (k1 + kPhiloxW1));
-    Half a{h[0].a1 ^ s0, s1, h[0].p_hi ^ s2, h[0].p_lo};
-    Half b{h[1].a1 ^ s0, s1, h[1].p_hi ^ s2, h[1].p_lo};
-    rounds<2>(a, b, k0, k1);
+    if (__builtin_expect(!ready || hi != block_hi, 0)) prepare(hi, key.k0);
+    Half a{h[0].a1 ^ bw.s0, bw.s1, h[0].p_hi ^ bw.s2, h[0].p_lo};
+    Half b{h[1].a1 ^ bw.s0, bw.s1, h[1].p_hi ^ bw.s2, h[1].p_lo};
+    rounds<2>(a, b, keys);
     normals_of(a, b, z);
+  }
+  SC_INLINE void normals(uint64_t block, const TileKey& key, const RoundKeys& keys, VF* z) {
+    normals(block, block_words(block, key.c3, key.k0, key.k1), key, keys, z);
   }
 };
 
@@ -159,54 +182,103 @@ struct PathGroup {
 struct DrawCursor {
   VF z[4];
   uint64_t block = ~uint64_t(0);
-  SC_INLINE VF draw(PathGroup& g, uint64_t j) {
+  SC_INLINE VF draw(PathGroup& g, const TileKey& key, const RoundKeys& keys, uint64_t j) {
     if ((j >> 2) != block) {
       block = j >> 2;
-      g.normals(block, z);
+      g.normals(block, key, keys, z);
     }
     return z[j & 3];
   }
 };
 
 template <class M>
-SC_INLINE void one_step(typename M::template Lanes<VF>& st, VF* x, PathGroup& g, DrawCursor& cur, uint64_t j, int m) {
+SC_INLINE void one_step(typename M::template Lanes<VF>& st, VF* x, PathGroup& g, DrawCursor& cur, const TileKey& key,
+                        const RoundKeys& keys, uint64_t j, int m) {
   st.begin(x);
-  for (int i = 0; i < m; ++i) st.noise(x, i, cur.draw(g, j + static_cast<uint64_t>(i)));
+  for (int i = 0; i < m; ++i) st.noise(x, i, cur.draw(g, key, keys, j + static_cast<uint64_t>(i)));
   st.end(x);
+}
+
+constexpr int kMaxGroups = 128 / W;  // em_collapse's tile of 128 paths
+
+template <class M>
+SC_INLINE void load_state(float* const* x, int lane, VF* xs) {
+  for (int i = 0; i < M::D; ++i) std::memcpy(&xs[i], x[i] + lane, sizeof(VF));
+}
+template <class M>
+SC_INLINE void store_state(float* const* x, int lane, const VF* xs) {
+  for (int i = 0; i < M::D; ++i) std::memcpy(x[i] + lane, &xs[i], sizeof(VF));
 }
 
 template <class M>
 void advance(float* const* x, const StepArgs& a, const TileKey& key, uint32_t t0, uint32_t t1) {
-  constexpr int D = M::D;
   const int m = a.m;
-  for (int lane = 0; lane < a.n; lane += W) {
-    VF xs[D];
-    for (int i = 0; i < D; ++i) std::memcpy(&xs[i], x[i] + lane, sizeof(VF));
-    PathGroup g(key, static_cast<uint32_t>(lane));
-    DrawCursor cur;
-    typename M::template Lanes<VF> st(a);
+  const RoundKeys keys(key.k0, key.k1);
+  typename M::template Lanes<VF> st(a);
+  if (M::kFixedM == 1 && a.n <= kMaxGroups * W) {
+    // One block = 4 steps of every path. Blocks outer, groups of W paths inner: consecutive iterations are
+    // independent (different paths), so the out-of-order core overlaps one group's 4-step chain through
+    // its state with the next group's Philox and Box-Muller. The state makes a trip through L1 per block.
+    const int groups = a.n / W;
+    PathGroup g[kMaxGroups];
+    for (int k = 0; k < groups; ++k) g[k] = PathGroup(key, static_cast<uint32_t>(k * W));
     uint32_t t = t0;
-    if (M::kFixedM == 1) {
-      // one block = 4 steps
-      for (; t < t1 && (t & 3) != 0; ++t) one_step<M>(st, xs, g, cur, t, 1);
-      for (; t + 4 <= t1; t += 4) {
-        VF z[4];
-        g.normals(t >> 2, z);
+    const uint32_t head_end = std::min(t1, (t0 + 3) & ~3u);
+    const uint32_t body_end = head_end + (t1 - head_end) / 4 * 4;
+    for (int k = 0; k < groups; ++k) {  // steps before the first block boundary
+      if (t >= head_end) break;
+      VF xs[M::D];
+      load_state<M>(x, k * W, xs);
+      DrawCursor cur;
+      for (uint32_t u = t; u < head_end; ++u) one_step<M>(st, xs, g[k], cur, key, keys, u, 1);
+      store_state<M>(x, k * W, xs);
+    }
+    for (t = head_end; t < body_end; t += 4) {
+      const uint64_t block = t >> 2;
+      const BlockWords bw = block_words(block, key.c3, key.k0, key.k1);
+      // Software-pipelined: group k + 1's normals come before group k's steps in program order, so that the
+      // window holds the steps' chain beside independent Philox work instead of behind it.
+      VF z[4];
+      g[0].normals(block, bw, key, keys, z);
+      for (int k = 0; k < groups; ++k) {
+        VF zn[4];
+        if (k + 1 < groups) g[k + 1].normals(block, bw, key, keys, zn);
+        VF xs[M::D];
+        load_state<M>(x, k * W, xs);
         for (int q = 0; q < 4; ++q) {
           st.begin(xs);
           st.noise(xs, 0, z[q]);
           st.end(xs);
         }
+        store_state<M>(x, k * W, xs);
+        for (int q = 0; q < 4; ++q) z[q] = zn[q];
       }
-      for (; t < t1; ++t) one_step<M>(st, xs, g, cur, t, 1);
-    } else if (m % 4 == 0) {
-      // m / 4 blocks per step
+    }
+    if (body_end < t1) {
+      for (int k = 0; k < groups; ++k) {
+        VF xs[M::D];
+        load_state<M>(x, k * W, xs);
+        DrawCursor cur;
+        for (uint32_t u = body_end; u < t1; ++u) one_step<M>(st, xs, g[k], cur, key, keys, u, 1);
+        store_state<M>(x, k * W, xs);
+      }
+    }
+    return;
+  }
+  for (int lane = 0; lane < a.n; lane += W) {
+    VF xs[M::D];
+    load_state<M>(x, lane, xs);
+    PathGroup g(key, static_cast<uint32_t>(lane));
+    DrawCursor cur;
+    uint32_t t = t0;
+    if (m % 4 == 0) {
+      // m / 4 blocks per step; the work within a step (one tanh or GELU per noise) is independent
       for (; t < t1; ++t) {
         st.begin(xs);
         const uint64_t b0 = static_cast<uint64_t>(t) * static_cast<uint64_t>(m) / 4;
         for (int i = 0; i < m; i += 4) {
           VF z[4];
-          g.normals(b0 + static_cast<uint64_t>(i / 4), z);
+          g.normals(b0 + static_cast<uint64_t>(i / 4), key, keys, z);
           st.noise(xs, i, z[0]);
           st.noise(xs, i + 1, z[1]);
           st.noise(xs, i + 2, z[2]);
@@ -215,17 +287,18 @@ void advance(float* const* x, const StepArgs& a, const TileKey& key, uint32_t t0
         st.end(xs);
       }
     } else {
-      for (; t < t1; ++t) one_step<M>(st, xs, g, cur, static_cast<uint64_t>(t) * static_cast<uint64_t>(m), m);
+      for (; t < t1; ++t) one_step<M>(st, xs, g, cur, key, keys, static_cast<uint64_t>(t) * static_cast<uint64_t>(m), m);
     }
-    for (int i = 0; i < D; ++i) std::memcpy(x[i] + lane, &xs[i], sizeof(VF));
+    store_state<M>(x, lane, xs);
   }
 }
 
 void normals_paths(uint64_t block, const TileKey& key, int n, float* const* z) {
+  const RoundKeys keys(key.k0, key.k1);
   for (int lane = 0; lane < n; lane += W) {
     PathGroup g(key, static_cast<uint32_t>(lane));
     VF v[4];
-    g.normals(block, v);
+    g.normals(block, key, keys, v);
     for (int q = 0; q < 4; ++q) std::memcpy(z[q] + lane, &v[q], sizeof(VF));
   }
 }
@@ -242,12 +315,13 @@ void normals_consecutive(float* out, uint64_t first, size_t nb, uint32_t k0, uin
   VQ oa, ob;
   std::memcpy(&oa, off_a, sizeof(oa));
   std::memcpy(&ob, off_b, sizeof(ob));
+  const RoundKeys keys(k0, k1);
   const VI lo_ps = SC_UNPACK_LO_PS, hi_ps = SC_UNPACK_HI_PS, lo_pd = SC_UNPACK_LO_PD, hi_pd = SC_UNPACK_HI_PD;
   for (size_t i = 0; i < nb; i += W) {
     const VQ ba = splat64(0) + (first + i) + oa, bb = splat64(0) + (first + i) + ob;  // 64-bit block indices
     Half a{ba & 0xffffffffu, ba >> 32, VQ{}, VQ{}};
     Half b{bb & 0xffffffffu, bb >> 32, VQ{}, VQ{}};
-    rounds<0>(a, b, k0, k1);
+    rounds<0>(a, b, keys);
     VF z[4];
     normals_of(a, b, z);
     const VF t0 = __builtin_shuffle(z[0], z[1], lo_ps), t1 = __builtin_shuffle(z[0], z[1], hi_ps);
