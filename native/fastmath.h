@@ -102,7 +102,13 @@ SC_INLINE float fmadd(float a, float b, float c) { return __builtin_fmaf(a, b, c
 
 // Box-Muller on two u32 draws: (r cos t, r sin t), r = sqrt(-2 ln ua), t = 2 pi ub (box_muller_r2, box_muller_rotate).
 SC_INLINE void box_muller(uint32_t ua, uint32_t ub, float& z0, float& z1) {
-  box_muller_rotate<float>(std::sqrt(box_muller_r2<float>(ua)), ub, z0, z1);
+  const uint32_t a[1] = {ua}, b[1] = {ub};
+  float r2[1], r[1], zc[1], zs[1];
+  box_muller_r2<float, 1>(a, r2);
+  r[0] = std::sqrt(r2[0]);
+  box_muller_rotate<float, 1>(r, b, zc, zs);
+  z0 = zc[0];
+  z1 = zs[0];
 }
 
 // e^x (Cephes expf), argument clamped so the result stays a finite normal float.

@@ -45,15 +45,19 @@ struct Quartic {
     return v + (mu * v - v * v * v) * dt + (zeta * v) * (zn * sdt);
   }
   static constexpr int kFixedM = 1;
+  // The same step as v + v (mu dt + zeta sqrt(dt) z - dt v^2): the noise part is off the chain through the
+  // state, which is then 3 operations a step instead of 5 (the SIMD driver is bound by that chain's latency
+  // as much as by the noise); the leading v enters exactly as the addend of the last fma.
   template <class F>
   struct Lanes {
-    F mu, zeta, dt, sdt, zn;
-    explicit Lanes(const StepArgs& a) : mu(F{} + a.p[0]), zeta(F{} + a.p[1]), dt(F{} + a.dt), sdt(F{} + a.sqrt_dt), zn(F{}) {}
+    F mu_dt, noise_scale, minus_dt, k;
+    explicit Lanes(const StepArgs& a)
+        : mu_dt(F{} + a.p[0] * a.dt), noise_scale(F{} + a.p[1] * a.sqrt_dt), minus_dt(F{} - a.dt), k(F{}) {}
     SC_INLINE void begin(const F*) {}
-    SC_INLINE void noise(const F*, int, F z) { zn = z; }
+    SC_INLINE void noise(const F*, int, F z) { k = z * noise_scale + mu_dt; }
     SC_INLINE void end(F* x) {
       const F v = x[0];
-      x[0] = v + (mu * v - v * v * v) * dt + (zeta * v) * (zn * sdt);
+      x[0] = v * ((v * v) * minus_dt + k) + v;
     }
   };
   static double distance(const double* x, const float*, const float*, int) { return x[0] * x[0]; }

@@ -104,10 +104,16 @@ SC_INLINE void rounds(Half& a, Half& b, const RoundKeys& keys) {
 
 // Box-Muller on the 4 words of two halves: z[q] = normal q of each lane's block.
 SC_INLINE void normals_of(const Half& a, const Half& b, VF* z) {
-  const VF r0 = vsqrt(box_muller_r2<VF>(pack(a.x0, b.x0)));
-  const VF r2 = vsqrt(box_muller_r2<VF>(pack(a.x2, b.x2)));
-  box_muller_rotate<VF>(r0, pack(a.x1, b.x1), z[0], z[1]);
-  box_muller_rotate<VF>(r2, pack(a.x3, b.x3), z[2], z[3]);
+  const VU ua[2] = {pack(a.x0, b.x0), pack(a.x2, b.x2)}, ub[2] = {pack(a.x1, b.x1), pack(a.x3, b.x3)};
+  VF r2[2], r[2], zc[2], zs[2];
+  box_muller_r2<VF, 2>(ua, r2);
+  r[0] = vsqrt(r2[0]);
+  r[1] = vsqrt(r2[1]);
+  box_muller_rotate<VF, 2>(r, ub, zc, zs);
+  z[0] = zc[0];
+  z[1] = zs[0];
+  z[2] = zc[1];
+  z[3] = zs[1];
 }
 
 // Rounds 1-2 of counter (block, path, c3) for one group of W paths. Per path (once per group and block-high
