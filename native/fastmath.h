@@ -94,7 +94,7 @@ struct Lane<float> {
 //   0.5) 2^-22 where rem is the signed integer in bits 30..9 of ub, and h is odd iff bits 31 and 30 of ub
 //   differ. (-1)^h goes into the sign of r once; sin(pi x), cos(pi x) by minimax polynomials (absolute
 //   error 8e-9 and 3e-10).
-// Against the f64 formula on the same u32s: |error| <= 2.4e-7 max(1, r), r the pair's radius: about 2 f32 ulps
+// Against the f64 formula on the same u32s: |error| <= 3e-7 max(1, r), r the pair's radius: about 2.5 f32 ulps
 // of r, from the f32 angle's and radius's own roundings (test/native.random.test.ts
 // checks 1e8 draws, tails included, through the sde_probe kernel).
 SC_INLINE float fmadd(float a, float b, float c) { return __builtin_fmaf(a, b, c); }

@@ -10,7 +10,7 @@
 //     through the SIMD family of this process (sde_isa.h; split over the pool), against the f64 Box-Muller
 //     of src/rng/philox.ts on the same u32s from the scalar Philox. out = [max |dz|, max |dz| / (1 + |z|),
 //     largest |z|, draws with |z| > 5, draws whose SIMD bits differ from the scalar box_muller of the scalar
-//     Philox words, max (|dz| - bound), family width] with bound = 2.4e-7 max(1, r), r the pair's f64 radius
+//     Philox words, max (|dz| - bound), family width] with bound = 3e-7 max(1, r), r the pair's f64 radius
 //     (fastmath.h).
 //   mode 2 (SDE addressing): blocks a .. a + n - 1 (a may straddle 2^32: the counter's carry into the high
 //     word) for 128 paths from path0 = b, c3 = c, key (7, 0): normals_paths against the scalar box_muller of
@@ -117,7 +117,7 @@ NormalStats check_normals(uint64_t first, size_t nb, uint32_t k0, uint32_t k1) {
         st.max_abs = std::max(st.max_abs, d);
         st.max_rel = std::max(st.max_rel, d / (1.0 + az));
         st.max_z = std::max(st.max_z, az);
-        st.over_bound = std::max(st.over_bound, d - 2.4e-7 * std::max(1.0, r));
+        st.over_bound = std::max(st.over_bound, d - 3e-7 * std::max(1.0, r));
         if (az > 5) st.tails += 1;
         if (sc::float_to_bits(got) != sc::float_to_bits(scalar[q])) st.mismatches += 1;
       }

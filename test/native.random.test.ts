@@ -49,11 +49,11 @@ describe('native random: equal to the js reference (src/rng/philox.ts)', () => {
     }
   });
 
-  it('normals agree with the f64 Box–Muller to 1.5e-6 absolute (the bound 2.4e-7 max(1, r) plus the reference\'s f32 rounding)', async () => {
+  it('normals agree with the f64 Box–Muller to 2e-6 absolute (the bound 3e-7 max(1, r) plus the reference\'s f32 rounding)', async () => {
     for (const [seed, stream, offset, n] of CASES) {
       const expected = jsDraws('normal', n, seed, stream, offset);
       const got = await nativeDraws('normal', n, seed, stream, offset);
-      expect(maxAbsDiff(got, expected), `seed ${seed} offset ${offset}`).toBeLessThan(1.5e-6);
+      expect(maxAbsDiff(got, expected), `seed ${seed} offset ${offset}`).toBeLessThan(2e-6);
     }
   });
 
@@ -61,7 +61,7 @@ describe('native random: equal to the js reference (src/rng/philox.ts)', () => {
     const n = 1 << 20;
     const expected = jsDraws('normal', n, 2024, 5, 12345);
     const got = await nativeDraws('normal', n, 2024, 5, 12345);
-    expect(maxAbsDiff(got, expected)).toBeLessThan(1.5e-6);
+    expect(maxAbsDiff(got, expected)).toBeLessThan(2e-6);
     let mean = 0, sq = 0;
     for (const z of got) { mean += z; sq += z * z; }
     mean /= n; sq /= n;
@@ -121,7 +121,7 @@ describe('native SIMD normals, both families (AVX-512 where present, AVX2 forced
   ];
   const wantAvx512 = cpuHasAvx512();
   for (const fam of families) {
-    it(`${fam.name}: within 2.4e-7 max(1, r) of f64 over 1e8 draws, bit-identical to the scalar path`, () => {
+    it(`${fam.name}: within 3e-7 max(1, r) of f64 over 1e8 draws, bit-identical to the scalar path`, () => {
       if (fam.name === 'default' && !wantAvx512) return; // the AVX2 run below is the same family
       const { results } = runInChild(calls, fam.env);
       const [all, carry, paths, paths0] = results.map((r) => f64(r[0]));
@@ -129,8 +129,8 @@ describe('native SIMD normals, both families (AVX-512 where present, AVX2 forced
       for (const s of [all, carry]) {
         expect(s[6], 'family width').toBe(width);
         expect(s[4], 'SIMD bits differing from the scalar Box–Muller of the scalar Philox words').toBe(0);
-        expect(s[5], 'max (|dz| - 2.4e-7 max(1, r))').toBeLessThanOrEqual(0);
-        expect(s[0], 'max |dz|').toBeLessThan(1.4e-6);
+        expect(s[5], 'max (|dz| - 3e-7 max(1, r))').toBeLessThanOrEqual(0);
+        expect(s[0], 'max |dz|').toBeLessThan(1.8e-6);
       }
       expect(all[2], 'largest |z| reached (the tail)').toBeGreaterThan(5.3);
       expect(all[3], 'draws with |z| > 5').toBeGreaterThan(10);
