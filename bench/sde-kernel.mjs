@@ -8,6 +8,8 @@
 // the clock; the clock is the sde_probe kernel's chain of dependent adds (1 cycle each) over this thread's CPU
 // time, measured between the kernel samples in the same run. 2 threads: wall time (the rate a user sees).
 // Medians of `--samples` calls. Usage: node bench/sde-kernel.mjs [--quick] [--samples 5] [--models a,b]
+// `--normals`: instead, engine.random.normal's kernel (philox_fill, kind normal) into one reused array of 2^24
+// floats: cycles per normal and normals/s on 1 and 2 threads (suite-random.mjs).
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { ROOT } from './lib.mjs';
@@ -45,6 +47,28 @@ function call(name, spec, threads) {
 }
 
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+if (args.includes('--normals')) {
+  const n = quick ? 1 << 20 : 1 << 24;
+  const out = new Float32Array(n);
+  const fill = (threads) => addon.run('philox_fill', '', Float64Array.from([2, 0, 0, 0, n, 1, 0, 0]), [out], threads, null, false);
+  fill(1);
+  const cpu = [], wall1 = [], wall2 = [], clocks = [];
+  for (let s = 0; s < samples + 2; s++) {
+    clocks.push(clockHz());
+    const c0 = process.cpuUsage(), t0 = performance.now();
+    fill(1);
+    const t1 = performance.now(), c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
+    wall1.push((t1 - t0) / 1e3);
+    const t2 = performance.now();
+    fill(2);
+    wall2.push((performance.now() - t2) / 1e3);
+  }
+  const hz = med(clocks);
+  process.stdout.write(`${JSON.stringify({ isa: addon.gemmIsa(), loadavg: os.loadavg(), n, clockHz: hz, cyclesPerNormal: (med(cpu) * hz) / n,
+    perCpuSecond1: n / med(cpu), perSecond1: n / med(wall1), perSecond2: n / med(wall2), samplesCpu: cpu, samplesWall1: wall1, samplesWall2: wall2 })}\n`);
+  process.exit(0);
+}
 const wanted = opt('models', Object.keys(MODELS).join(',')).split(',');
 const result = { isa: addon.gemmIsa(), loadavg: os.loadavg(), quick, samples, models: [] };
 const clocks = [];
