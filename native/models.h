@@ -40,7 +40,7 @@ struct Quartic {
     const float mu = a.p[0], zeta = a.p[1], dt = a.dt, sdt = a.sqrt_dt;
     for (int l = 0; l < a.n; ++l) x0[l] = step1(x0[l], z[l], mu, zeta, dt, sdt);
   }
-  // One step of one lane with its normal: the fused fast path (sde.cc) uses it.
+  // One step of one lane with its normal (the portable lane loop above).
   static SC_INLINE float step1(float v, float zn, float mu, float zeta, float dt, float sdt) {
     return v + (mu * v - v * v * v) * dt + (zeta * v) * (zn * sdt);
   }
