@@ -66,6 +66,9 @@ SC_INLINE void sincos_turns(float u, float& s, float& c) {
 // of floats (any width: the SIMD paths of native/sde_simd.h). Everything is always_inline, so a vector
 // instantiation becomes code of whatever target its caller was compiled for (AVX2 or AVX-512).
 template <class F>
+struct Lane;
+#if defined(__GNUC__)
+template <class F>
 struct Lane {
   typedef int32_t I __attribute__((vector_size(sizeof(F))));
   typedef uint32_t U __attribute__((vector_size(sizeof(F))));
@@ -74,6 +77,7 @@ struct Lane {
   static SC_INLINE F to_float(I x) { return __builtin_convertvector(x, F); }
   static SC_INLINE I to_int(F x) { return __builtin_convertvector(x, I); }  // truncates
 };
+#endif
 template <>
 struct Lane<float> {
   typedef int32_t I;
@@ -97,7 +101,11 @@ struct Lane<float> {
 // Against the f64 formula on the same u32s: |error| <= 3e-7 max(1, r), r the pair's radius: about 2.5 f32 ulps
 // of r, from the f32 angle's and radius's own roundings (test/native.random.test.ts
 // checks 1e8 draws, tails included, through the sde_probe kernel).
+#if defined(__GNUC__)
 SC_INLINE float fmadd(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
+#else
+SC_INLINE float fmadd(float a, float b, float c) { return std::fma(a, b, c); }
+#endif
 #include "box_muller.inc"
 
 // Box-Muller on two u32 draws: (r cos t, r sin t), r = sqrt(-2 ln ua), t = 2 pi ub (box_muller_r2, box_muller_rotate).
