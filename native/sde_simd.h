@@ -1,5 +1,6 @@
-// The noise-bound SIMD core, written once for any vector width: Philox4x32-10 tiles, Box-Muller
-// (fastmath.h's box_muller_lanes) and the fused Euler-Maruyama driver over the models of models.h.
+// The noise-bound SIMD core, written once for any vector width: Philox4x32-10 tiles, Box-Muller (this
+// family's copy of native/box_muller.inc) and the fused Euler-Maruyama driver over the models of models.h,
+// and the bulk normals of engine.random.normal (normals_consecutive) on the same rounds and Box-Muller.
 // Included by native/sde_avx2.cc (SC_SIMD_NS avx2, 8 floats per vector) and native/sde_avx512.cc (avx512,
 // 16 floats, compiled under a target pragma), after every other header, inside namespace sc::SC_SIMD_NS:
 // each family is its own set of symbols, so no inline function is shared between the two targets.
@@ -9,10 +10,13 @@
 // garbage that vpmuludq ignores). Two such halves (A: even float lanes, B: odd) are packed into one vector
 // of W words (a shift and a blend) for Box-Muller, so float lane l of every vector is path l of the group.
 //
-// The SDE counter is (block, 0, path, grid) (src/rng/philox.ts): with the block the same for every lane,
-// rounds 1 and 2 reduce to per-path constants (computed once per group of paths) combined with per-block
-// scalars, so each block costs 8 vector rounds. Each block feeds 4 consecutive draws of each path while the
-// path's state stays in registers; no normal goes through memory on the hot paths.
+// The SDE counter is (block lo, block hi, path, grid) (src/rng/philox.ts): with the block the same for every
+// lane, rounds 1 and 2 reduce to per-path constants (computed once per group of paths) combined with per-block
+// scalars, so each block costs 8 vector rounds. Each block's 4 normals feed 4 consecutive draws of each path
+// straight from registers (4 steps of the m = 1 models, 4 noise columns of the others); no normal goes
+// through memory on the hot paths. The models with m = 1 run blocks outer and groups of W paths inner (the
+// state makes an L1 round trip per block) so that independent groups overlap in the out-of-order window;
+// the others run one group at a time through all its steps, the state in registers.
 #if !defined(SC_SIMD_NS) || !defined(SC_SIMD_W)
 #error "sde_simd.h is included by sde_avx2.cc / sde_avx512.cc only"
 #endif
