@@ -1,7 +1,8 @@
 // Suite `random`: standard normals per second, engine.random.normal(n) on each backend vs peers.
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dawn, fmtRate, fmtRatio, mdTable, measure, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
+import { dawn, fmtRate, fmtRatio, mdTable, measure, printMeasurement, rmeOf, runPeer, tryEngine, ROOT, SOFTWARE_LABEL } from './lib.mjs';
 import { mathRandomNormals } from './plain.mjs';
 
 const require = createRequire(import.meta.url);
@@ -143,10 +144,28 @@ export async function run({ lib, quick, machine }) {
   const rows = measurements.map((m) => m.error
     ? [m.name, 'skipped', '', '', m.error.replace(/\|/g, '/')]
     : [m.name, `${fmtRate(m.perSecond)}/s`, Number.isFinite(m.rme) ? `±${m.rme.toFixed(1)}%` : '', String(m.samples), Number.isFinite(ref) ? fmtRatio(m.perSecond / ref) : '']);
+  // The native normals kernel alone, per SIMD family (bench/sde-kernel.mjs --normals in child processes).
+  const kernelRuns = [];
+  for (const fam of [{ name: 'default', env: {} }, { name: 'SC_NATIVE_ISA=avx2', env: { SC_NATIVE_ISA: 'avx2' } }]) {
+    const { SC_NATIVE_ISA: _i, SC_NATIVE_AVX512: _a, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['bench/sde-kernel.mjs', '--normals', ...(quick ? ['--quick'] : [])], { cwd: ROOT, env: { ...env, ...fam.env }, encoding: 'utf8' });
+    if (run.status !== 0) { console.log(`  kernel alone (${fam.name}) failed: ${run.stderr.trim().split('\n').pop()}`); continue; }
+    const r = JSON.parse(run.stdout.trim().split('\n').pop());
+    if (kernelRuns.some((k) => k.isa === r.isa)) continue;
+    kernelRuns.push(r);
+    console.log(`  kernel alone, ${r.isa}: ${r.cyclesPerNormal.toFixed(2)} cycles/normal at ${(r.clockHz / 1e9).toFixed(2)} GHz; 1 thread ${fmtRate(r.perCpuSecond1)}/s per CPU-second, 2 threads ${fmtRate(r.perSecond2)}/s (load ${r.loadavg[0].toFixed(1)})`);
+  }
+
   const markdown = [
     mdTable(['normals (n = 2^' + Math.log2(n) + ')', 'rate (median)', 'rme', 'samples', '× NumPy f32'], rows),
     '',
     mdTable(['ratio', 'value', 'target'], ratios.map((r) => [r.name, fmtRatio(r.value), r.target ? `≥ ${r.target}× ${r.met ? 'met' : 'NOT met'}` : ''])),
-  ].join('\n');
-  return { problem: { n, seed: 1, cores: os.availableParallelism?.() ?? cores }, measurements, ratios, markdown };
+  ];
+  if (kernelRuns.length) {
+    markdown.push('', `**The native normals kernel alone** (\`bench/sde-kernel.mjs --normals\`: philox_fill into one reused array of ${kernelRuns[0].n} floats, per SIMD family; ` +
+      'cycles = CPU-seconds of the 1-thread call × the clock measured in the same process; 1-min load average of the host shown: other sessions share its cores).', '',
+    mdTable(['family', 'clock', 'cycles / normal', '1 thread (per CPU-s)', '1 thread (wall)', '2 threads (wall)', 'host load'],
+      kernelRuns.map((r) => [r.isa, `${(r.clockHz / 1e9).toFixed(2)} GHz`, r.cyclesPerNormal.toFixed(2), `${fmtRate(r.perCpuSecond1)}/s`, `${fmtRate(r.perSecond1)}/s`, `${fmtRate(r.perSecond2)}/s`, r.loadavg[0].toFixed(1)])));
+  }
+  return { problem: { n, seed: 1, cores: os.availableParallelism?.() ?? cores }, measurements, kernel: kernelRuns, ratios, markdown: markdown.join('\n') };
 }

@@ -1,5 +1,9 @@
-// Suite `sde`: Euler–Maruyama path-steps per second (engine.collapse) on each backend vs NumPy and plain JS.
-import { fmtRate, fmtRatio, fmtSeconds, mdTable, measure, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
+// Suite `sde`: Euler–Maruyama path-steps per second (engine.collapse) on each backend vs NumPy, PyTorch and
+// plain JS; then the native kernel alone per model and SIMD family (bench/sde-kernel.mjs in child processes):
+// cycles per path-step with the clock measured in the same run, 1 and 2 threads.
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fmtRate, fmtRatio, fmtSeconds, mdTable, measure, printMeasurement, rmeOf, runPeer, tryEngine, ROOT, SOFTWARE_LABEL } from './lib.mjs';
 import { linspace, plainNeuron, plainQuartic } from './plain.mjs';
 
 export const title = 'sde: Euler–Maruyama path-steps per second';
@@ -110,6 +114,45 @@ export async function run({ lib, quick, machine }) {
     }
   }
 
+  // PyTorch CPU Euler–Maruyama (quartic only: bench/peers/torch_em.py), 1 and 2 intra-op threads, on a tenth of
+  // the steps of the big problem (its rate is flat in the steps; the full one would take minutes).
+  {
+    const prob = all.quartic;
+    const size = { ...prob.big, steps: Math.max(10, Math.round(prob.big.steps / 10)) };
+    for (const threads of [1, 2]) {
+      console.log(`  torch: bench/peers/torch_em.py --device cpu --threads ${threads} (${sizeText(size)}) ...`);
+      const peer = await runPeer(['bench/peers/torch_em.py', '--device', 'cpu', '--threads', String(threads), '--grid', String(size.grid),
+        '--paths', String(size.paths), '--steps', String(size.steps), '--repeat', '3', '--seed', '1']);
+      const meta = { key: `torch-cpu-${threads}`, model: 'quartic', kind: 'peer', threads, problem: { ...size, dt: prob.base.dt, epsilon: prob.base.epsilon } };
+      if (peer.error) {
+        add({ ...meta, name: `quartic PyTorch CPU EM (${threads} thread${threads > 1 ? 's' : ''})`, error: peer.error });
+        continue;
+      }
+      add({
+        ...meta, name: `quartic PyTorch CPU EM float32 (${threads} thread${threads > 1 ? 's' : ''}) ${sizeText(size)}`, unit, work: peer.pathSteps,
+        source: `bench/peers/torch_em.py (torch ${peer.torch})`,
+        perSecond: peer.pathStepsPerSecond, medianSeconds: peer.median, samples: peer.times.length, sampleSeconds: peer.times,
+        hz: 1 / peer.median, opsPerSecond: 1 / peer.median, rme: rmeOf(peer.times), collapsedAtEnd: peer.collapsedAtEnd,
+      });
+    }
+  }
+
+  // The native kernel alone, per model and SIMD family.
+  const kernelRuns = [];
+  for (const fam of [{ name: 'default', env: {} }, { name: 'avx2 (SC_NATIVE_ISA=avx2)', env: { SC_NATIVE_ISA: 'avx2' } }]) {
+    console.log(`  kernel alone: bench/sde-kernel.mjs, ${fam.name} ...`);
+    const { SC_NATIVE_ISA: _i, SC_NATIVE_AVX512: _a, ...env } = process.env;
+    const run = spawnSync(process.execPath, ['bench/sde-kernel.mjs', ...(quick ? ['--quick'] : [])], { cwd: ROOT, env: { ...env, ...fam.env }, encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (run.status !== 0) { console.log(`    failed: ${run.stderr.trim().split('\n').pop()}`); continue; }
+    const r = JSON.parse(run.stdout.trim().split('\n').pop());
+    if (kernelRuns.some((k) => k.isa === r.isa)) continue; // no AVX-512 here: the default family is AVX2 already
+    kernelRuns.push({ family: fam.name, ...r });
+    for (const m of r.models) {
+      console.log(`    ${r.isa} ${m.model}: ${m.cyclesPerPathStep.toFixed(2)} cycles/path-step (${m.cyclesPerNormal.toFixed(2)}/normal) at ${(m.clockHz / 1e9).toFixed(2)} GHz; ` +
+        `1 thread ${fmtRate(m.perCpuSecond1)}/s per CPU-second (${fmtRate(m.perSecond1)}/s wall), 2 threads ${fmtRate(m.perSecond2)}/s`);
+    }
+  }
+
   // Ratios and projections.
   const rate = (model, key) => {
     const m = measurements.find((x) => x.model === model && x.key === key && !x.error)
@@ -127,11 +170,24 @@ export async function run({ lib, quick, machine }) {
       { model, name: `${model}: webgpu / NumPy float32${software ? ` (${SOFTWARE_LABEL})` : ''}`, value: rate(model, 'webgpu') / rate(model, 'numpy-float32') },
     );
   }
+  const kernelOf = (isa, model) => kernelRuns.find((k) => k.isa === isa)?.models.find((m) => m.model === model);
+  for (const k of kernelRuns) {
+    const q = kernelOf(k.isa, 'quartic'), n = kernelOf(k.isa, 'neuron');
+    if (q) {
+      ratios.push({ model: 'quartic', name: `quartic kernel ${k.isa}: cycles per path-step (goal ≤ 4.1 on AVX2)`, value: q.cyclesPerPathStep, goalMax: k.isa === 'avx2' ? 4.1 : undefined, unit: 'cycles' });
+      ratios.push({ model: 'quartic', name: `quartic kernel ${k.isa} (1 thread, per CPU-second) / NumPy float32 — per core`, value: q.perCpuSecond1 / rate('quartic', 'numpy-float32'), target: 10 });
+      ratios.push({ model: 'quartic', name: `quartic kernel ${k.isa} (1 thread, per CPU-second) / PyTorch CPU (1 thread)`, value: q.perCpuSecond1 / rate('quartic', 'torch-cpu-1'), target: 6 });
+    }
+    if (n) ratios.push({ model: 'neuron', name: `neuron kernel ${k.isa}: cycles per normal (m = 32; goal: the quartic's)`, value: n.cyclesPerNormal, unit: 'cycles' });
+  }
   if (machine.parallelCeiling) {
     ratios.push({ name: `machine: ${machine.parallelCeiling.workers} busy JS workers / 1 (the ceiling for thread scaling here)`, value: machine.parallelCeiling.scaling });
   }
   const kept = ratios.filter((r) => Number.isFinite(r.value));
-  for (const r of kept) if (r.target) r.met = r.value >= r.target;
+  for (const r of kept) {
+    if (r.target) r.met = r.value >= r.target;
+    if (r.goalMax) r.met = r.value <= r.goalMax;
+  }
 
   const projections = measurements
     .filter((m) => m.model === 'quartic' && !m.error)
@@ -148,10 +204,20 @@ export async function run({ lib, quick, machine }) {
   const markdown = [
     mdTable(['model', 'backend / peer', 'grid×paths×steps', 'path-steps/s (median)', 'rme', 'samples', '× NumPy f32', 'Fig. 1 panel (8.0e9 path-steps)'], rows),
     '',
-    mdTable(['ratio', 'value', 'target'], kept.map((r) => [r.name, fmtRatio(r.value), r.target ? `≥ ${r.target}× ${r.met ? 'met' : 'NOT met'}` : ''])),
+    mdTable(['ratio', 'value', 'target'], kept.map((r) => [r.name, r.unit === 'cycles' ? r.value.toFixed(2) : fmtRatio(r.value),
+      r.target ? `≥ ${r.target}× ${r.met ? 'met' : 'NOT met'}` : r.goalMax ? `≤ ${r.goalMax} ${r.met ? 'met' : 'NOT met'}` : ''])),
+    '',
+    `**The native kernel alone** (\`bench/sde-kernel.mjs\`: em_collapse through the addon, no JS theory; per model, medians of ${kernelRuns[0]?.samples ?? '?'} calls). ` +
+      'Cycles = CPU-seconds of the 1-thread call × the clock, the clock measured in the same process between the calls (a chain of dependent adds, ' +
+      `1 cycle each, over the thread's CPU time). Host load (1-min load average) during the runs: ${kernelRuns.map((k) => `${k.isa} ${k.loadavg[0].toFixed(1)}`).join(', ')} on ${os.cpus().length} cores ` +
+      '(other sessions share the machine: the 2-thread rates are what was left of the second core).',
+    '',
+    mdTable(['family', 'model', 'm', 'grid×paths×steps', 'clock', 'cycles / path-step', 'cycles / normal', '1 thread (per CPU-s)', '1 thread (wall)', '2 threads (wall)'],
+      kernelRuns.flatMap((k) => k.models.map((m) => [k.isa, m.model, String(m.m), sizeText(m.problem), `${(m.clockHz / 1e9).toFixed(2)} GHz`, m.cyclesPerPathStep.toFixed(2),
+        m.cyclesPerNormal.toFixed(2), `${fmtRate(m.perCpuSecond1)}/s`, `${fmtRate(m.perSecond1)}/s`, `${fmtRate(m.perSecond2)}/s`]))),
   ].join('\n');
   return {
     problem: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, { ...v.base, noise: `linspace(0, ${v.base.noiseMax}, grid)`, big: v.big, medium: v.medium, small: v.small }])),
-    fig1PathSteps: FIG1_PATH_STEPS, measurements, ratios: kept, projections, markdown,
+    fig1PathSteps: FIG1_PATH_STEPS, measurements, kernel: kernelRuns, ratios: kept, projections, markdown,
   };
 }

@@ -10,6 +10,7 @@
 #include "models.h"
 #include "philox.h"
 #include "kernel.h"
+#include "sde_isa.h"
 #include "thread_pool.h"
 
 namespace sc {
@@ -25,7 +26,7 @@ struct TileNoise {
   static constexpr int kLanes = L;
   alignas(64) uint32_t c2[L];
   alignas(64) float z[4][L];
-  uint32_t c3 = 0, k0 = 0, k1 = 0;
+  uint32_t path0 = 0, c3 = 0, k0 = 0, k1 = 0;  // c2[l] = path0 + l
   int n = 0;
   uint64_t block = std::numeric_limits<uint64_t>::max();
 
@@ -37,6 +38,18 @@ struct TileNoise {
 
   void refill(uint64_t b) {
     block = b;
+#if SC_SDE_SIMD
+    const TileKey key{path0, c3, k0, k1};
+    float* zs[4] = {z[0], z[1], z[2], z[3]};
+    if (sde_use_avx512() && n % avx512::kWidth == 0) {
+      avx512::normals_paths(b, key, n, zs);
+      return;
+    }
+    if (n % avx2::kWidth == 0) {
+      avx2::normals_paths(b, key, n, zs);
+      return;
+    }
+#endif
     alignas(64) uint32_t u0[L], u1[L], u2[L], u3[L];
     philox_paths(b, c2, c3, k0, k1, static_cast<size_t>(n), u0, u1, u2, u3);
     float* __restrict z0 = z[0];
@@ -87,6 +100,18 @@ void measure(const float (*x)[kTile], int active, const StepArgs& a, double epsi
   }
 }
 
+// Steps t0 .. t1 - 1 of the tile: the fused SIMD driver of this process's family (sde_isa.h), or the
+// portable lane loops over TileNoise.
+template <class M>
+void advance(float* const* x, const StepArgs& args, TileNoise<kTile>& noise, uint32_t t0, uint32_t t1) {
+#if SC_SDE_SIMD
+  const TileKey key{noise.path0, noise.c3, noise.k0, noise.k1};
+  if (sde_use_avx512() && args.n % avx512::kWidth == 0) return avx512::advance<M>(x, args, key, t0, t1);
+  if (args.n % avx2::kWidth == 0) return avx2::advance<M>(x, args, key, t0, t1);
+#endif
+  for (uint32_t t = t0; t < t1; ++t) M::step(x, args, noise, static_cast<uint64_t>(t) * static_cast<uint64_t>(args.m));
+}
+
 template <class M>
 void run_item(const Job& job, size_t item, double* partial) {
   const SimConfig& c = job.c;
@@ -112,6 +137,7 @@ void run_item(const Job& job, size_t item, double* partial) {
 
   TileNoise<kTile> noise;
   for (int l = 0; l < kTile; ++l) noise.c2[l] = c.path_offset + start + static_cast<uint32_t>(l);
+  noise.path0 = c.path_offset + start;
   noise.n = n;
   noise.k0 = c.seed;
   {
@@ -152,7 +178,7 @@ void run_item(const Job& job, size_t item, double* partial) {
     uint32_t next = std::min<uint64_t>(c.steps, static_cast<uint64_t>(s) + job.check_every);
     if (r < records) next = std::min(next, c.record[r]);
     if (traced) next = std::min<uint64_t>(next, (static_cast<uint64_t>(s) / c.trace_every + 1) * c.trace_every);
-    for (uint32_t t = s; t < next; ++t) M::step(xp, args, noise, static_cast<uint64_t>(t) * static_cast<uint64_t>(m));
+    advance<M>(xp, args, noise, s, next);
     progress += static_cast<uint64_t>(active) * (next - s);
     s = next;
     if (job.control != nullptr && progress >= 1024) {

@@ -1,7 +1,9 @@
 // Monte Carlo Euler-Maruyama for the built-in models (native/models.h), following src/backends/js.ts
 // (the reference) step for step: the same initial draws, noise addressing, f32 state and measurements.
 // Work is split into items (grid point, tile of up to kTile paths); every item writes its own partial
-// statistics, combined in item order, so results are bit-identical for any thread count.
+// statistics, combined in item order, so results are bit-identical for any thread count. The steps run in the
+// fused SIMD driver of native/sde_simd.h (Philox, Box-Muller and the model's step in registers), AVX-512 or
+// AVX2 as matmul.h chose at load (sde_isa.h); both families give the same bits.
 #pragma once
 #include <atomic>
 #include <cstddef>

@@ -4,6 +4,10 @@
 // x[component][lane], in f32 (the reference computes in f64 and rounds the state to f32 each step).
 // Noise draw j + k (k < m) for every lane comes from `noise.draw(j + k)`, which returns a lane array.
 // `distance` is evaluated in f64 from the f32 state, like the reference, once per recorded step.
+// `Lanes<F>` is the same step for the fused SIMD driver (native/sde_simd.h), F a GCC vector of floats (one
+// path per element, the state in registers): begin() once per step, noise(x, i, z) for noise column i < m
+// with its normal z, end(x) applies the update. Same expressions as `step`, so both agree to rounding.
+// kFixedM is the noise dimension when the model fixes it (1), else 0 (it comes from the data).
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -36,10 +40,26 @@ struct Quartic {
     const float mu = a.p[0], zeta = a.p[1], dt = a.dt, sdt = a.sqrt_dt;
     for (int l = 0; l < a.n; ++l) x0[l] = step1(x0[l], z[l], mu, zeta, dt, sdt);
   }
-  // One step of one lane with its normal: the fused fast path (sde.cc) uses it.
+  // One step of one lane with its normal (the portable lane loop above).
   static SC_INLINE float step1(float v, float zn, float mu, float zeta, float dt, float sdt) {
     return v + (mu * v - v * v * v) * dt + (zeta * v) * (zn * sdt);
   }
+  static constexpr int kFixedM = 1;
+  // The same step as v + v (mu dt + zeta sqrt(dt) z - dt v^2): the noise part is off the chain through the
+  // state, which is then 3 operations a step instead of 5 (the SIMD driver is bound by that chain's latency
+  // as much as by the noise); the leading v enters exactly as the addend of the last fma.
+  template <class F>
+  struct Lanes {
+    F mu_dt, noise_scale, minus_dt, k;
+    explicit Lanes(const StepArgs& a)
+        : mu_dt(F{} + a.p[0] * a.dt), noise_scale(F{} + a.p[1] * a.sqrt_dt), minus_dt(F{} - a.dt), k(F{}) {}
+    SC_INLINE void begin(const F*) {}
+    SC_INLINE void noise(const F*, int, F z) { k = z * noise_scale + mu_dt; }
+    SC_INLINE void end(F* x) {
+      const F v = x[0];
+      x[0] = v * ((v * v) * minus_dt + k) + v;
+    }
+  };
   static double distance(const double* x, const float*, const float*, int) { return x[0] * x[0]; }
 };
 
@@ -80,6 +100,32 @@ struct Neuron {
       w1[l] = w1[l] + f1[l] * inv_m * dt + n1[l];
     }
   }
+  static constexpr int kFixedM = 0;
+  template <class F>
+  struct Lanes {
+    const float* data;
+    int m;
+    F c, sdt, dt, inv_m, f0, f1, n0, n1;
+    explicit Lanes(const StepArgs& a)
+        : data(a.data), m(a.m), c(F{} + a.p[0]), sdt(F{} + a.sqrt_dt), dt(F{} + a.dt), inv_m(F{} + 1.0f / static_cast<float>(a.m)) {}
+    SC_INLINE void begin(const F*) { f0 = f1 = n0 = n1 = F{}; }
+    SC_INLINE void noise(const F* x, int i, F z) {
+      const float xi = data[i], yi = data[m + i];
+      const F t = tanhf_lanes<F>(x[0] * xi);
+      const F g0 = x[1] * (1.0f - t * t) * xi;
+      const F g1 = t;
+      const F res = x[1] * t - yi;
+      f0 -= res * g0;
+      f1 -= res * g1;
+      const F zs = c * (z * sdt);
+      n0 += g0 * zs;
+      n1 += g1 * zs;
+    }
+    SC_INLINE void end(F* x) {
+      x[0] = x[0] + f0 * inv_m * dt + n0;
+      x[1] = x[1] + f1 * inv_m * dt + n1;
+    }
+  };
   static double distance(const double* x, const float*, const float*, int) { return std::hypot(x[0], x[1]); }
 };
 
@@ -104,6 +150,21 @@ struct TeacherStudent {
       v[l] = vv + (-r * uu) * dt + (-g * uu) * xi;
     }
   }
+  static constexpr int kFixedM = 1;
+  template <class F>
+  struct Lanes {
+    F s_star, g, dt, sdt, zn;
+    explicit Lanes(const StepArgs& a) : s_star(F{} + a.p[0]), g(F{} + a.p[1]), dt(F{} + a.dt), sdt(F{} + a.sqrt_dt), zn(F{}) {}
+    SC_INLINE void begin(const F*) {}
+    SC_INLINE void noise(const F*, int, F z) { zn = z; }
+    SC_INLINE void end(F* x) {
+      const F uu = x[0], vv = x[1];
+      const F r = uu * vv - s_star;
+      const F xi = zn * sdt;
+      x[0] = uu + (-r * vv) * dt + (-g * vv) * xi;
+      x[1] = vv + (-r * uu) * dt + (-g * uu) * xi;
+    }
+  };
   static double distance(const double* x, const float*, const float*, int) { return std::fabs(x[0] * x[1]); }
 };
 
@@ -119,6 +180,46 @@ struct TwoNeuron {
   static SC_INLINE float gelu_prime(float z) {
     return 0.5f * (1.0f + erf_as(z * 0.70710678118654752f)) + z * 0.39894228040143268f * expf_fast(-0.5f * z * z);
   }
+  template <class F>
+  static SC_INLINE F gelu_lanes(F z) { return 0.5f * z * (1.0f + erf_lanes<F>(z * 0.70710678118654752f)); }
+  template <class F>
+  static SC_INLINE F gelu_prime_lanes(F z) {
+    return 0.5f * (1.0f + erf_lanes<F>(z * 0.70710678118654752f)) + z * 0.39894228040143268f * expf_lanes<F>(-0.5f * z * z);
+  }
+  // The network's gradients for one data point (x_i, y_i): g = grad f(x_i), res = f(x_i) - y_i.
+  template <class F>
+  static SC_INLINE void point_lanes(const F* w, float xi, float yi, F (&g)[4], F& res) {
+    const F z1 = w[0] * xi, z2 = w[1] * xi;
+    g[0] = w[2] * gelu_prime_lanes<F>(z1) * xi;
+    g[1] = w[3] * gelu_prime_lanes<F>(z2) * xi;
+    g[2] = gelu_lanes<F>(z1);
+    g[3] = gelu_lanes<F>(z2);
+    res = w[2] * g[2] + w[3] * g[3] - yi;
+  }
+  static constexpr int kFixedM = 0;
+  template <class F>
+  struct Lanes {
+    const float* data;
+    int m;
+    F c, sdt, dt, inv_m, f[4], nz[4];
+    explicit Lanes(const StepArgs& a)
+        : data(a.data), m(a.m), c(F{} + a.p[0]), sdt(F{} + a.sqrt_dt), dt(F{} + a.dt), inv_m(F{} + 1.0f / static_cast<float>(a.m)) {}
+    SC_INLINE void begin(const F*) {
+      for (int q = 0; q < 4; ++q) f[q] = nz[q] = F{};
+    }
+    SC_INLINE void noise(const F* x, int i, F z) {
+      F g[4], res;
+      point_lanes<F>(x, data[i], data[m + i], g, res);
+      const F zs = c * (z * sdt);
+      for (int q = 0; q < 4; ++q) {
+        f[q] -= res * g[q];
+        nz[q] += g[q] * zs;
+      }
+    }
+    SC_INLINE void end(F* x) {
+      for (int q = 0; q < 4; ++q) x[q] = x[q] + f[q] * inv_m * dt + nz[q];
+    }
+  };
   template <class Noise>
   static void step(float* const* x, const StepArgs& a, Noise& noise, uint64_t j) {
     constexpr int L = Noise::kLanes;
@@ -203,6 +304,35 @@ struct TwoNeuronMomentum {
       }
     }
   }
+  static constexpr int kFixedM = 0;
+  template <class F>
+  struct Lanes {
+    const float* data;
+    int m;
+    F c, beta, inv_lr, sdt, dt, inv_m, f[4], nz[4];
+    explicit Lanes(const StepArgs& a)
+        : data(a.data), m(a.m), c(F{} + a.p[0]), beta(F{} + a.p[1]), inv_lr(F{} + a.p[2]), sdt(F{} + a.sqrt_dt), dt(F{} + a.dt),
+          inv_m(F{} + 1.0f / static_cast<float>(a.m)) {}
+    SC_INLINE void begin(const F*) {
+      for (int q = 0; q < 4; ++q) f[q] = nz[q] = F{};
+    }
+    SC_INLINE void noise(const F* x, int i, F z) {
+      F g[4], res;
+      TwoNeuron::point_lanes<F>(x, data[i], data[m + i], g, res);
+      const F zs = c * (z * sdt);
+      for (int q = 0; q < 4; ++q) {
+        f[q] += res * g[q];
+        nz[q] += g[q] * zs;
+      }
+    }
+    SC_INLINE void end(F* x) {
+      for (int q = 0; q < 4; ++q) {
+        const F gl = f[q] * inv_m, vv = x[4 + q];
+        x[q] = x[q] + (-beta * vv - gl) * dt + nz[q];
+        x[4 + q] = vv + ((beta - 1.0f) * vv + gl) * inv_lr * dt + (-inv_lr) * nz[q];
+      }
+    }
+  };
   static double distance(const double* x, const float*, const float*, int) { return std::hypot(x[0] - x[1], x[2] - x[3]); }
 };
 

@@ -5,6 +5,7 @@
 #include "fastmath.h"
 #include "philox.h"
 #include "kernel.h"
+#include "sde_isa.h"
 #include "thread_pool.h"
 
 namespace sc {
@@ -16,6 +17,21 @@ constexpr size_t kChunk = size_t(1) << 16;  // draws per parallel work item
 // Blocks first .. first + nb - 1 as interleaved draws into out[0 .. 4 nb).
 template <DrawKind K, typename T>
 void fill_blocks(T* __restrict out, uint64_t first, size_t nb, uint32_t seed, uint32_t stream) {
+#if SC_SDE_SIMD
+  if constexpr (K == DrawKind::Normal) {
+    // The SIMD family's Philox + Box-Muller core (sde_simd.h, shared with em_collapse), whole vectors of
+    // blocks straight into `out`; the scalar code below (the same normals) takes the last few blocks.
+    const size_t width = sde_use_avx512() ? avx512::kWidth : avx2::kWidth;
+    const size_t whole = nb / width * width;
+    if (whole > 0) {
+      if (width == static_cast<size_t>(avx512::kWidth)) avx512::normals_consecutive(out, first, whole, seed, stream);
+      else avx2::normals_consecutive(out, first, whole, seed, stream);
+      out += 4 * whole;
+      first += whole;
+      nb -= whole;
+    }
+  }
+#endif
   alignas(64) uint32_t o0[kBatch], o1[kBatch], o2[kBatch], o3[kBatch];
   while (nb > 0) {
     const size_t b = std::min(nb, kBatch);
