@@ -139,6 +139,7 @@ inline void block24(const float* x0, const float* x1, const float* y0, const flo
 #endif
 
 #if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>  // (also when the build's baseline has no AVX2: the functions below carry their own target)
 // The AVX-512 family, chosen at run time on processors that have it (the build targets x86-64-v3): 16 lanes, a
 // 4 x 4 register block (16 of the 32 zmm registers) and 512-entry chunks. Within the family every pair is summed
 // the same way (lanes folded 16 -> 8 as l + l+8, then hsum's order), so its output is as deterministic as the
