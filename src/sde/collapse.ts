@@ -152,8 +152,9 @@ export async function runPlan(plan: Plan, backend: Backend, options: Pick<Collap
   const stop = new AbortController();
   let callbackError: { error: unknown } | undefined;
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let result: CollapseResult;
   try {
-    return await runJobs(plan, backend, {
+    result = await runJobs(plan, backend, {
       signal,
       onProgress: options.onProgress && ((p) => {
         if (callbackError) return;
@@ -169,6 +170,9 @@ export async function runPlan(plan: Plan, backend: Backend, options: Pick<Collap
     if (callbackError) throw callbackError.error;
     throw error;
   }
+  // The last report comes after the last job: a throw there has nothing left to abort, but still rejects the call.
+  if (callbackError) throw callbackError.error;
+  return result;
 }
 
 async function runJobs(plan: Plan, backend: Backend, options: Pick<CollapseOptions, 'onProgress' | 'signal'>): Promise<CollapseResult> {
