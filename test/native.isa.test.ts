@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { JsBackend } from '../src/backends/js.js';
 import { lcgArray } from '../src/bench/problems.js';
@@ -9,9 +7,9 @@ import type { MatmulParams } from '../src/kernels/matmul.js';
 import { tensorKernels } from '../src/kernels/registry.js';
 import { callKernel } from '../src/kernels/run.js';
 import type { HostArray, KernelSpec, TensorInfo } from '../src/kernels/types.js';
-import { packageRoot } from '../src/package-root.js';
 import { conformance, type ConformanceCase } from './kernels/cases.js';
 import { conv2dParams } from './kernels/cases/conv2d.js';
+import { addonPath, cpuHasAvx512, families as isaFamilies } from './helpers/isa-child.js';
 
 /**
  * The native GEMM (matmul, conv2d and the linear layers on it) has two x86 families chosen once per process when the
@@ -25,16 +23,6 @@ import { conv2dParams } from './kernels/cases/conv2d.js';
 /** The kernels whose native code follows the family: the GEMM's, and fma_peak (the ceiling the GEMM is judged by). */
 const ISA_KERNELS = ['matmul', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight', 'fma_peak'] as const;
 const THREADS = [1, 2];
-
-function cpuHasAvx512(): boolean {
-  if (process.arch !== 'x64') return false;
-  try {
-    const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
-    return ['avx512f', 'avx512vl', 'avx512bw', 'avx512dq'].every((f) => flags.has(f));
-  } catch {
-    return false;
-  }
-}
 
 function matmulCase(label: string, p: MatmulParams, seed: number): ConformanceCase<MatmulParams> {
   const batch = p.batch ?? 1;
@@ -110,7 +98,6 @@ function runChild(addonPath: string, calls: Call[], env: NodeJS.ProcessEnv): { i
 }
 
 describe('native GEMM: both instruction-set families', () => {
-  const addonPath = (createRequire(import.meta.url)('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot());
   const calls: Call[] = [];
   for (const kernel of ISA_KERNELS) {
     const spec = tensorKernels[kernel] as KernelSpec<unknown>;
@@ -120,11 +107,7 @@ describe('native GEMM: both instruction-set families', () => {
       calls.push({ kernel, label: c.label, spec, c, fields: spec.fields.map((f) => f.value(c.params, infos)), outputs: spec.validate(c.params, infos) });
     }
   }
-  const { SC_NATIVE_ISA: _isa, SC_NATIVE_AVX512: _avx512, ...baseEnv } = process.env;
-  const families = [
-    { name: 'default', env: baseEnv, want: process.arch === 'x64' ? (cpuHasAvx512() ? 'avx512' : 'avx2') : undefined },
-    { name: 'SC_NATIVE_ISA=avx2', env: { ...baseEnv, SC_NATIVE_ISA: 'avx2' }, want: process.arch === 'x64' ? 'avx2' : undefined },
-  ];
+  const families = isaFamilies.map((f) => ({ ...f, want: process.arch !== 'x64' ? undefined : f.name === 'default' && cpuHasAvx512() ? 'avx512' : 'avx2' }));
   const runs = new Map<string, ReturnType<typeof runChild>>();
   const got = (name: string) => {
     if (!runs.has(name)) runs.set(name, runChild(addonPath, calls, families.find((f) => f.name === name)!.env));
