@@ -10,6 +10,7 @@
 // Keep it short on a shared machine: the whole run takes about half a minute.
 import { createRequire } from 'node:module';
 import { createEngine } from '../dist/index.js';
+import { operand } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -20,16 +21,6 @@ const threadCounts = opt('threads', '1,2').split(',').map(Number);
 const repeat = Number(opt('repeat', '7'));
 const only = opt('only', '');
 const set = opt('set', 'main');
-
-function operand(length, seed) {
-  const x = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 31 - 1;
-  }
-  return x;
-}
 
 const N = 64, C = 64, H = 32, W = 32, O = 64, K = 3;
 const conv = { shape: { batch: N, inChannels: C, height: H, width: W, outChannels: O, kernelHeight: K, kernelWidth: K }, stride: 1, padding: 1 };

@@ -190,10 +190,13 @@ export async function measure(name, call, { work, unit, quick, meta = {}, maxTim
   }
 }
 
-/** Runs a peer script (python) in its own process; its stdout is one JSON object. */
-export function runPeer(args, { timeoutMs = 30 * 60_000 } = {}) {
+/**
+ * Runs a peer script (python) in its own process; its stdout's last line is one JSON object. `env` is added to this
+ * process's environment (default: one thread for OpenMP and the BLAS; scripts that take --threads set their own).
+ */
+export function runPeer(args, { timeoutMs = 30 * 60_000, env = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
+    const child = spawn(PYTHON, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
@@ -259,3 +262,14 @@ export function printMeasurement(m) {
 }
 
 export { SOFTWARE_LABEL };
+
+/** Deterministic operands in [-1, 1) (an LCG: no allocation-heavy RNG, the same data on every backend and run). */
+export function operand(length, seed) {
+  const x = new Float32Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2 ** 31 - 1;
+  }
+  return x;
+}

@@ -1,6 +1,6 @@
 // Suite `matmul`: f32 GEMM GFLOP/s at the tensor level on each backend vs NumPy and PyTorch, and the fixed cost
 // of one kernel launch.
-import { fmtRatio, mdTable, measure, median, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
+import { fmtRatio, mdTable, measure, median, operand, printMeasurement, rmeOf, runPeer, tryEngine, SOFTWARE_LABEL } from './lib.mjs';
 
 export const title = 'matmul: f32 GEMM GFLOP/s and launch cost';
 
@@ -24,17 +24,6 @@ const QUEUED = 1000;
 
 /** Seconds per measurement: the suite times ~40 things, and lib.mjs's default 4 s each would take minutes. */
 const budget = (quick) => (quick ? 0.4 : 1.5);
-
-/** Deterministic operands in [-1, 1) (an LCG: no allocation-heavy RNG, the same data on every backend). */
-function operand(length, seed) {
-  const x = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 31 - 1;
-  }
-  return x;
-}
 
 function operands(s) {
   return { a: operand(s.m * s.k, 1), b: operand(s.k * s.n, 2) };

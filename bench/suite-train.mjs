@@ -2,7 +2,7 @@
 // conv2d forward + backward GFLOP/s on the paper's VGG-16 layer shapes, per backend, against PyTorch CPU at the
 // same thread count, side by side: at each thread count, every network and every layer on ours, then at once on PyTorch.
 import { spawn } from 'node:child_process';
-import { fmtRatio, mdTable, measure, median, printMeasurement, rmeOf, tryEngine, PYTHON, ROOT, SOFTWARE_LABEL } from './lib.mjs';
+import { fmtRatio, mdTable, measure, median, operand, printMeasurement, rmeOf, runPeer, tryEngine, PYTHON, ROOT, SOFTWARE_LABEL } from './lib.mjs';
 
 export const title = 'train: training steps/s and conv2d forward+backward GFLOP/s vs PyTorch CPU';
 
@@ -59,17 +59,6 @@ const errorText = (e) => (e instanceof Error ? e.message : String(e));
 const gflops = (x) => (!Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const steps2 = (x) => (!Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-/** Deterministic operands in [-1, 1) (the LCG of suite-matmul). */
-function operand(length, seed) {
-  const x = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 31 - 1;
-  }
-  return x;
-}
-
 /**
  * Checks 6 entries of a pass's output against f64 sums (a wrong kernel must not produce a fast number).
  * x [N,C,H,W], w [O,C,K,K], b [O], gy [N,O,OH,OW].
@@ -122,25 +111,7 @@ function checkConv(pass, l, { x, w, b, gy }, got) {
 /** A Python peer in its own process with PyTorch's thread variables and TORCH_ENV; stdout's last line is JSON. */
 function runTorch(args, threads, { timeoutMs = 20 * 60_000 } = {}) {
   const t = String(threads);
-  const env = { ...process.env, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, ...TORCH_ENV };
-  return new Promise((resolve) => {
-    const child = spawn(PYTHON, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', (e) => { clearTimeout(timer); resolve({ error: `${PYTHON}: ${e.message}` }); });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return resolve({ error: `${PYTHON} ${args[0]} exited ${code}: ${err.trim().split('\n').slice(-2).join(' | ')}` });
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch (e) {
-        resolve({ error: `could not parse the peer's JSON: ${e.message}` });
-      }
-    });
-  });
+  return runPeer(args, { timeoutMs, env: { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, ...TORCH_ENV } });
 }
 
 /**
